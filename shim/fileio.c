@@ -1,0 +1,250 @@
+/* fileio.c - durable writes and exact reads of files for the shim's C file formats.
+ *
+ * Owns: pt_write_file_atomic (pt.h) and the streaming pt_atomic_file behind it (fileio.h), and
+ * the small read helpers the loaders use. An atomic write goes to "<path>.tmp.<pid>" in the same
+ * directory, is written fully (retrying short writes and EINTR), fsynced, closed, renamed over
+ * path, and then the directory is fsynced so the rename itself is durable. Whatever fails
+ * before the rename removes the temp file, so an existing file at path is never touched; the
+ * message names the destination, the step, the temp file and strerror(errno).
+ */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- atomic writes */
+
+static void atomic_release(pt_atomic_file *f)
+{
+    free(f->path);
+    free(f->tmp);
+    f->path = NULL;
+    f->tmp = NULL;
+    f->fd = -1;
+}
+
+/* Reports that step failed with error number err, removes the temp file, releases f. */
+static pt_status atomic_fail(pt_atomic_file *f, const char *step, int err)
+{
+    pt_error_set("cannot write '%s': %s '%s' failed: %s", f->path, step, f->tmp, strerror(err));
+    pt_atomic_abort(f);
+    return PT_ERR;
+}
+
+pt_status pt_atomic_open(pt_atomic_file *f, const char *path)
+{
+    f->fd = -1;
+    f->path = NULL;
+    f->tmp = NULL;
+    if (!path || !*path) {
+        pt_error_set("cannot write a file: the path is %s", path ? "empty" : "NULL");
+        return PT_ERR;
+    }
+    size_t tmp_len = strlen(path) + 32;
+    f->path = strdup(path);
+    f->tmp = malloc(tmp_len);
+    if (!f->path || !f->tmp) {
+        atomic_release(f);
+        pt_error_set("cannot write '%s': out of memory", path);
+        return PT_ERR;
+    }
+    snprintf(f->tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (f->fd < 0) {
+        int err = errno;
+        pt_error_set("cannot write '%s': creating '%s' failed: %s", path, f->tmp, strerror(err));
+        atomic_release(f);  /* nothing was created: nothing to remove */
+        return PT_ERR;
+    }
+    return PT_OK;
+}
+
+pt_status pt_atomic_write(pt_atomic_file *f, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(f->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return atomic_fail(f, "writing", errno);
+        if (n == 0)
+            return atomic_fail(f, "writing", EIO);
+        p += n;
+        len -= (size_t)n;
+    }
+    return PT_OK;
+}
+
+/* The directory that holds path ("." for a bare name); malloc'ed. */
+static char *parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (dir) {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+/* fsync the directory holding path, so that a rename in it survives a crash. Filesystems that
+ * cannot sync directories (EINVAL) count as success. Returns 0, or an errno value. */
+static int sync_parent_dir(const char *path)
+{
+    char *dir = parent_dir(path);
+    if (!dir)
+        return ENOMEM;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return errno;
+    int err = 0;
+    if (fsync(fd) != 0 && errno != EINVAL)
+        err = errno;
+    close(fd);
+    return err;
+}
+
+pt_status pt_atomic_commit(pt_atomic_file *f)
+{
+    if (fsync(f->fd) != 0)
+        return atomic_fail(f, "fsync of", errno);
+    int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) != 0)
+        return atomic_fail(f, "closing", errno);
+    if (rename(f->tmp, f->path) != 0)
+        return atomic_fail(f, "renaming", errno);
+    int err = sync_parent_dir(f->path);
+    if (err) {
+        /* The new file is in place; only the durability of the rename is in doubt. */
+        pt_error_set("wrote '%s' but syncing its directory failed: %s", f->path, strerror(err));
+        atomic_release(f);
+        return PT_ERR;
+    }
+    atomic_release(f);
+    return PT_OK;
+}
+
+void pt_atomic_abort(pt_atomic_file *f)
+{
+    if (!f || !f->tmp)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    unlink(f->tmp);
+    atomic_release(f);
+}
+
+pt_status pt_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    if (!data && len > 0) {
+        pt_error_set("cannot write '%s': data is NULL", path ? path : "(null)");
+        return PT_ERR;
+    }
+    pt_atomic_file f;
+    if (pt_atomic_open(&f, path) != PT_OK)
+        return PT_ERR;
+    if (pt_atomic_write(&f, data, len) != PT_OK)
+        return PT_ERR;
+    return pt_atomic_commit(&f);
+}
+
+/* ---------------------------------------------------------------- reads */
+
+int pt_file_open_read(const char *path, uint64_t *size)
+{
+    if (!path) {
+        pt_error_set("cannot read a file: the path is NULL");
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        pt_error_set("cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        pt_error_set("cannot stat '%s': %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        pt_error_set("cannot read '%s': not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+pt_status pt_file_read_at(int fd, void *buf, size_t len, uint64_t offset, const char *path)
+{
+    char *p = buf;
+    while (len > 0) {
+        off_t at = (off_t)offset;
+        if (at < 0 || (uint64_t)at != offset) {
+            pt_error_set("cannot read '%s': offset %llu is too large", path,
+                         (unsigned long long)offset);
+            return PT_ERR;
+        }
+        ssize_t n = pread(fd, p, len, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            pt_error_set("cannot read '%s': %s", path, strerror(errno));
+            return PT_ERR;
+        }
+        if (n == 0) {
+            pt_error_set("cannot read '%s': unexpected end of file at byte %llu", path,
+                         (unsigned long long)offset);
+            return PT_ERR;
+        }
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return PT_OK;
+}
+
+pt_status pt_read_file(const char *path, void **data, size_t *len)
+{
+    uint64_t size;
+    int fd = pt_file_open_read(path, &size);
+    if (fd < 0)
+        return PT_ERR;
+    if (size >= SIZE_MAX) {
+        pt_error_set("cannot read '%s': file too large", path);
+        close(fd);
+        return PT_ERR;
+    }
+    char *buf = malloc((size_t)size + 1);
+    if (!buf) {
+        pt_error_set("cannot read '%s': out of memory for %llu bytes", path,
+                     (unsigned long long)size);
+        close(fd);
+        return PT_ERR;
+    }
+    pt_status st = pt_file_read_at(fd, buf, (size_t)size, 0, path);
+    close(fd);
+    if (st != PT_OK) {
+        free(buf);
+        return PT_ERR;
+    }
+    buf[size] = '\0';
+    *data = buf;
+    *len = (size_t)size;
+    return PT_OK;
+}

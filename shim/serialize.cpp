@@ -1,0 +1,131 @@
+/*
+ * serialize.cpp - the libtorch-side file formats: dictionaries of tensors that Python's
+ * torch.load reads (torch::pickle_save) and reading such files back, and optimizer state for
+ * resume. safetensors is implemented in C (safetensors.c).
+ */
+#include "internal.h"
+#include "optim_internal.h"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+using namespace pictor;
+
+namespace {
+std::vector<char> read_all(const char *path)
+{
+    std::ifstream f(path, std::ios::binary);
+    if (!f)
+        throw std::runtime_error(std::string("cannot open '") + path + "': " + std::strerror(errno));
+    return std::vector<char>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+void write_atomic(const char *path, const std::string &bytes)
+{
+    if (pt_write_file_atomic(path, bytes.data(), bytes.size()) != PT_OK)
+        throw std::runtime_error(pt_error());
+}
+} // namespace
+
+extern "C" {
+
+pt_status pt_torch_save(const pt_dict *d, const char *path)
+{
+    PT_TRY_STATUS({
+        if (!d || !path)
+            throw std::invalid_argument("dict and path are required");
+        c10::Dict<std::string, at::Tensor> dict;
+        for (int i = 0; i < pt_dict_size(d); i++)
+            dict.insert(pt_dict_name(d, i), T(pt_dict_tensor(d, i)).detach());
+        std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+        write_atomic(path, std::string(bytes.begin(), bytes.end()));
+    })
+}
+
+pt_dict *pt_torch_load(const char *path)
+{
+    pt_dict *out = nullptr;
+    try {
+        if (!path)
+            throw std::invalid_argument("path is NULL");
+        std::vector<char> bytes = read_all(path);
+        c10::IValue v;
+        try {
+            v = torch::pickle_load(bytes);
+        } catch (const std::exception &e) {
+            throw std::runtime_error("'" + std::string(path) + "' is not a readable torch file (" +
+                                     first_line(e.what()) +
+                                     "); from Python save dict(state_dict), not an OrderedDict");
+        }
+        if (!v.isGenericDict())
+            throw std::runtime_error("'" + std::string(path) + "' holds a " + v.tagKind() +
+                                     ", expected a dict of tensors");
+        out = pt_dict_new();
+        for (const auto &kv : v.toGenericDict()) {
+            if (!kv.key().isString() || !kv.value().isTensor())
+                throw std::runtime_error("'" + std::string(path) +
+                                         "': every entry must map a string to a tensor");
+            pt_tensor *w = wrap(kv.value().toTensor());
+            if (pt_dict_put(out, kv.key().toStringRef().c_str(), w) != PT_OK)
+                throw std::runtime_error(pt_error());
+        }
+        return out;
+    } catch (const std::exception &e) {
+        pt_dict_free(out);
+        set_error(std::string("pt_torch_load: ") + first_line(e.what()));
+    }
+    return nullptr;
+}
+
+pt_status pt_optim_save_buffer(const pt_optim *o, void **buf, size_t *len)
+{
+    PT_TRY_STATUS({
+        if (!o || !o->opt || !buf || !len)
+            throw std::invalid_argument("need an optimizer with parameters, buf and len");
+        torch::serialize::OutputArchive archive;
+        o->opt->save(archive);
+        std::ostringstream os;
+        archive.save_to(os);
+        std::string s = os.str();
+        void *p = std::malloc(s.size() ? s.size() : 1);
+        if (!p)
+            throw std::bad_alloc();
+        std::memcpy(p, s.data(), s.size());
+        *buf = p;
+        *len = s.size();
+    })
+}
+
+pt_status pt_optim_load_buffer(pt_optim *o, const void *buf, size_t len)
+{
+    PT_TRY_STATUS({
+        if (!o || !o->opt || !buf)
+            throw std::invalid_argument("need an optimizer with parameters and a buffer");
+        torch::serialize::InputArchive archive;
+        archive.load_from(static_cast<const char *>(buf), len);
+        o->opt->load(archive);
+    })
+}
+
+pt_status pt_optim_save(const pt_optim *o, const char *path)
+{
+    void *buf = nullptr;
+    size_t len = 0;
+    if (pt_optim_save_buffer(o, &buf, &len) != PT_OK)
+        return PT_ERR;
+    pt_status st = pt_write_file_atomic(path, buf, len);
+    std::free(buf);
+    return st;
+}
+
+pt_status pt_optim_load(pt_optim *o, const char *path)
+{
+    PT_TRY_STATUS({
+        std::vector<char> bytes = read_all(path);
+        if (pt_optim_load_buffer(o, bytes.data(), bytes.size()) != PT_OK)
+            throw std::runtime_error(std::string("'") + path + "': " + pt_error());
+    })
+}
+
+} /* extern "C" */

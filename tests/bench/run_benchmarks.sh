@@ -1,0 +1,29 @@
+#!/bin/sh
+# run_benchmarks.sh BUILD_DIR - the benchmark target. Runs each benchmark against its reference in
+# the same script, interleaved over several rounds (the machine is shared and noisy), and prints
+# a ratio per benchmark: the best reference time over the best pictor time (higher is better).
+set -eu
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+threads=${PICTOR_BENCH_THREADS:-$(nproc)}
+rounds=${PICTOR_BENCH_ROUNDS:-3}
+py=/usr/bin/python3
+
+best() { sort -g | head -n 1; }
+
+c_times=""; py_times=""
+i=0
+while [ "$i" -lt "$rounds" ]; do
+    c=$("$build/bench_shim_step" --threads "$threads" | sed -n 's/^c_step_ms=//p')
+    p=$($py "$here/shim_step.py" --threads "$threads" | sed -n 's/^py_step_ms=//p')
+    echo "round $((i + 1)): pictor ${c} ms/step, python ${p} ms/step (small CNN, batch 64, $threads threads)"
+    c_times="$c_times$c
+"
+    py_times="$py_times$p
+"
+    i=$((i + 1))
+done
+cb=$(printf '%s' "$c_times" | best)
+pb=$(printf '%s' "$py_times" | best)
+ratio=$(awk -v p="$pb" -v c="$cb" 'BEGIN { printf "%.3f", p / c }')
+echo "shim_step_speed_vs_python=$ratio"

@@ -1,0 +1,97 @@
+/*
+ * pictor.c - the `pictor` command line: one binary, subcommands. Exit status 0 on success, 1 on a
+ * user error (bad arguments, missing data) with one message, 2 on an internal error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo_fmnist.h"
+#include "pt.h"
+
+#define PICTOR_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pictor <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  demo [--epochs N] [--batch N] [--lr X] [--threads N] [--seed N] [--max-steps N]\n"
+            "       [--data-dir DIR]   train the small CNN on Fashion-MNIST, print test accuracy\n"
+            "  version                 print pictor's and libtorch's versions\n"
+            "  help                    this text\n");
+}
+
+/* Parse a numeric option value; on failure print which option and what was expected. */
+static int parse_num(const char *opt, const char *val, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = val ? strtod(val, &end) : 0;
+    if (!val || errno || end == val || *end || v < lo || v > hi) {
+        fprintf(stderr, "pictor: %s expects a number in [%g, %g], got '%s'\n", opt, lo, hi,
+                val ? val : "(nothing)");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    demo_fmnist_opts o = {.epochs = 1, .batch_size = 64, .lr = 1e-3, .threads = 0, .seed = 0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double x;
+        if (!strcmp(a, "--epochs")) {
+            if (parse_num(a, v, 1, 1000, &x)) return 1;
+            o.epochs = (int)x, i++;
+        } else if (!strcmp(a, "--batch")) {
+            if (parse_num(a, v, 1, 65536, &x)) return 1;
+            o.batch_size = (int)x, i++;
+        } else if (!strcmp(a, "--lr")) {
+            if (parse_num(a, v, 1e-9, 10, &x)) return 1;
+            o.lr = x, i++;
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_num(a, v, 0, 1024, &x)) return 1;
+            o.threads = (int)x, i++;
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_num(a, v, 0, 1e15, &x)) return 1;
+            o.seed = (uint64_t)x, i++;
+        } else if (!strcmp(a, "--max-steps")) {
+            if (parse_num(a, v, 0, 1e12, &x)) return 1;
+            o.max_steps = (int64_t)x, i++;
+        } else if (!strcmp(a, "--data-dir")) {
+            if (!v) { fprintf(stderr, "pictor: --data-dir expects a directory\n"); return 1; }
+            o.data_dir = v, i++;
+        } else {
+            fprintf(stderr, "pictor demo: unknown option '%s'\n", a);
+            return 1;
+        }
+    }
+    double acc = 0;
+    return demo_fmnist_run(&o, &acc);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "demo"))
+        return cmd_demo(argc - 2, argv + 2);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("pictor %s (libtorch %s)\n", PICTOR_VERSION, pt_version());
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "pictor: unknown command '%s' (try 'pictor help')\n", cmd);
+    return 1;
+}

@@ -1,0 +1,136 @@
+/*
+ * nn.h - pictor's nn layer, in C on the shim: a parameter store whose dotted names mirror the
+ * PyTorch module paths ("features.0.0.weight"), and the layers models are written with.
+ *
+ * The store owns every parameter and buffer. Trainable parameters require grad; buffers
+ * (BatchNorm running_mean, running_var, num_batches_tracked) live in the same store, marked
+ * non-trainable, in PyTorch's state_dict order (each module's parameters, then its buffers).
+ *
+ * Layers are nn_module values with a forward function. nn_forward() borrows its input and returns
+ * a new tensor handle (NULL on failure, message in pt_error()). Modules do not own parameters;
+ * the store does, so a module is freed with nn_module_free() and the store with nn_store_free().
+ */
+#ifndef PICTOR_NN_H
+#define PICTOR_NN_H
+
+#include <stdint.h>
+
+#include "pt.h"
+
+#define NN_NAME_MAX 256
+
+typedef struct nn_store nn_store;
+
+/* seed drives the initialisers (PyTorch's default init schemes). */
+nn_store *nn_store_new(uint64_t seed);
+void nn_store_free(nn_store *s);
+pt_generator *nn_store_generator(nn_store *s);
+
+/* Register a tensor under a unique name; the store takes ownership (also out of any scope).
+ * Parameters get requires_grad. Returns t (borrowed from now on), or NULL on error (t freed). */
+pt_tensor *nn_store_param(nn_store *s, const char *name, pt_tensor *t);
+pt_tensor *nn_store_buffer(nn_store *s, const char *name, pt_tensor *t);
+
+int nn_store_size(const nn_store *s);
+const char *nn_store_name(const nn_store *s, int i);
+pt_tensor *nn_store_tensor(const nn_store *s, int i);
+int nn_store_is_param(const nn_store *s, int i);
+pt_tensor *nn_store_find(const nn_store *s, const char *name); /* NULL if absent */
+/* The trainable parameters in order, as a borrowed array owned by the store (valid until the next
+ * registration); *n gets their count. */
+pt_tensor *const *nn_store_params(nn_store *s, int *n);
+int64_t nn_store_num_scalars(const nn_store *s, int trainable_only);
+
+void nn_store_set_training(nn_store *s, int training);
+int nn_store_training(const nn_store *s);
+
+/* Weights for export: every entry whose name does not start with one of the prefixes, as
+ * detached aliases (no copy) in a new dict the caller frees. */
+pt_dict *nn_store_state_dict(const nn_store *s, const char *const *exclude_prefixes, int n_exclude);
+/* Copy values from d into the store. Shapes must match. strict: every store entry must be in d
+ * and every d entry in the store; the error names the keys. */
+pt_status nn_store_load_state_dict(nn_store *s, const pt_dict *d, int strict);
+
+/* ------------------------------------------------------------------ modules */
+typedef struct nn_module nn_module;
+struct nn_module {
+    const char *kind;
+    pt_tensor *(*forward)(nn_module *m, const pt_tensor *x);
+    void (*destroy)(nn_module *m);
+};
+
+pt_tensor *nn_forward(nn_module *m, const pt_tensor *x);
+void nn_module_free(nn_module *m);
+
+/* printf into buf (NN_NAME_MAX bytes) and return buf: nn_path(b, "%s.%d", prefix, i). */
+char *nn_path(char *buf, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Conv2d; zero fields take PyTorch's defaults (stride 1, dilation 1, groups 1, bias on). */
+typedef struct {
+    int64_t in, out, k;
+    int64_t stride, pad, dilation, groups;
+    int no_bias;
+} nn_conv_opts;
+
+typedef struct {
+    nn_module base;
+    pt_tensor *weight, *bias; /* borrowed from the store; bias may be NULL */
+    int64_t stride[2], padding[2], dilation[2], groups;
+} nn_conv2d;
+
+nn_module *nn_conv2d_new(nn_store *s, const char *name, nn_conv_opts o);
+
+typedef struct {
+    nn_module base;
+    nn_store *store;
+    pt_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
+    double eps, momentum;
+} nn_batchnorm2d;
+
+nn_module *nn_batchnorm2d_new(nn_store *s, const char *name, int64_t channels, double eps,
+                              double momentum);
+
+typedef struct {
+    nn_module base;
+    pt_tensor *weight, *bias;
+    int64_t groups;
+    double eps;
+} nn_groupnorm;
+
+nn_module *nn_groupnorm_new(nn_store *s, const char *name, int64_t groups, int64_t channels,
+                            double eps);
+
+typedef struct {
+    nn_module base;
+    pt_tensor *weight, *bias;
+} nn_linear;
+
+nn_module *nn_linear_new(nn_store *s, const char *name, int64_t in, int64_t out, int bias);
+
+/* Stateless layers. */
+typedef enum {
+    NN_IDENTITY = 0, NN_RELU, NN_RELU6, NN_HARDSWISH, NN_HARDSIGMOID, NN_SIGMOID, NN_TANH
+} nn_activation;
+nn_module *nn_act_new(nn_activation a);
+nn_module *nn_maxpool2d_new(int64_t kernel, int64_t stride, int64_t padding);
+nn_module *nn_adaptive_avgpool2d_new(int64_t out_h, int64_t out_w);
+nn_module *nn_flatten_new(int start_dim);
+nn_module *nn_dropout_new(nn_store *s, double p); /* active only while the store is training */
+
+/* Sequential: runs its children in order. nn_seq_add takes ownership of child (a NULL child, from
+ * a failed constructor, makes it fail and keeps that error). */
+nn_module *nn_sequential_new(void);
+pt_status nn_seq_add(nn_module *seq, nn_module *child);
+int nn_seq_size(const nn_module *seq);
+nn_module *nn_seq_child(const nn_module *seq, int i);
+
+/* ------------------------------------------------------------------ initialisers */
+/* PyTorch's default for conv/linear weights: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), ..). */
+pt_status nn_init_default_uniform(pt_tensor *t, int64_t fan_in, pt_generator *g);
+pt_status nn_init_kaiming_normal_fan_out(pt_tensor *t, pt_generator *g); /* relu gain */
+
+#endif
