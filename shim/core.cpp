@@ -68,8 +68,13 @@ std::string describe(const at::Tensor &t)
 {
     if (!t.defined())
         return "undefined";
-    std::string s = c10::toString(t.scalar_type());
-    s += "[";
+    std::string s;
+    try {
+        s = pt_dtype_name(from_scalar_type(t.scalar_type()));
+    } catch (const std::exception &) {
+        s = c10::toString(t.scalar_type());
+    }
+    s += t.is_sparse() ? " sparse[" : "[";
     for (int64_t i = 0; i < t.dim(); i++) {
         if (i)
             s += ", ";
