@@ -403,7 +403,9 @@ pt_status pt_clip_grad_norm(pt_tensor *const *params, int n, double max_norm, do
 typedef struct pt_dict pt_dict;
 pt_dict *pt_dict_new(void);
 void pt_dict_free(pt_dict *d);
-/* Takes ownership of t (also out of any scope); replaces an existing entry of that name. */
+/* Takes ownership of t (also out of any scope), even on failure (t is then freed); replaces an
+ * existing entry of that name in place. A handle the dict already holds under another name is
+ * refused (and not freed). Sizes are -1 for a NULL dict. */
 pt_status pt_dict_put(pt_dict *d, const char *name, pt_tensor *t);
 pt_tensor *pt_dict_get(const pt_dict *d, const char *name);  /* borrowed; NULL if absent */
 int pt_dict_size(const pt_dict *d);
@@ -415,7 +417,8 @@ int pt_dict_meta_size(const pt_dict *d);
 const char *pt_dict_meta_key(const pt_dict *d, int i);
 
 /* safetensors (implemented in C): written atomically (temp file, fsync, rename). Loading rejects
- * malformed files with a message naming the file and the problem. */
+ * malformed files with a message naming the file and the problem; limits: 64 dimensions, a
+ * 100 MB header. */
 pt_status pt_safetensors_save(const pt_dict *d, const char *path);
 pt_dict *pt_safetensors_load(const char *path);
 /* A dict of tensors readable by Python's torch.load (torch::pickle_save), written atomically;
