@@ -145,8 +145,8 @@ int pt_optim_add_group(pt_optim *o, pt_tensor *const *params, int n, double lr,
             o->opt->add_param_group(group);
         }
         return (int)o->opt->param_groups().size() - 1;
-    } catch (const null_arg &e) {
-        on_null(e.op);
+    } catch (const null_arg &) {
+        on_null(__func__);
     } catch (const std::exception &e) {
         set_error(std::string("pt_optim_add_group: ") + first_line(e.what()));
     }

@@ -326,8 +326,8 @@ pt_dtype pt_dtype_of(const pt_tensor *t)
 {
     try {
         return from_scalar_type(T(t).scalar_type());
-    } catch (const null_arg &e) {
-        on_null(e.op);
+    } catch (const null_arg &) {
+        on_null(__func__);
     } catch (const std::exception &e) {
         set_error(std::string("pt_dtype_of: ") + first_line(e.what()));
     }

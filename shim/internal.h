@@ -33,15 +33,15 @@ pt_dtype from_scalar_type(at::ScalarType st);
 c10::optional<at::Generator> gen_of(pt_generator *g);
 at::IntArrayRef dims_of(const int64_t *v, int n);
 
-/* Thrown internally when an argument is NULL: carries the op name. */
+/* Thrown internally when an argument is NULL; the entry point names itself when it catches. */
 struct null_arg {
-    const char *op;
+    int unused;
 };
 
 } // namespace pictor
 
 /* An input tensor: a NULL handle makes the op fail, keeping any pending message. */
-#define T(x) ((x) ? (x)->t : throw pictor::null_arg{__func__})
+#define T(x) ((x) ? (x)->t : throw pictor::null_arg{})
 /* An optional input tensor (NULL means "none"). */
 #define OPT(x) ((x) ? c10::optional<at::Tensor>((x)->t) : c10::optional<at::Tensor>())
 
@@ -49,8 +49,8 @@ struct null_arg {
 #define PT_TRY_TENSOR(...)                                                                       \
     try {                                                                                        \
         return pictor::wrap(__VA_ARGS__);                                                             \
-    } catch (const pictor::null_arg &e) {                                                        \
-        pictor::on_null(e.op);                                                                   \
+    } catch (const pictor::null_arg &) {                                                         \
+        pictor::on_null(__func__);                                                                   \
     } catch (const std::exception &e) {                                                          \
         pictor::set_error(std::string(__func__) + ": " + pictor::first_line(e.what()));          \
     } catch (...) {                                                                              \
@@ -63,8 +63,8 @@ struct null_arg {
     try {                                                                                        \
         __VA_ARGS__;                                                                             \
         return PT_OK;                                                                            \
-    } catch (const pictor::null_arg &e) {                                                        \
-        pictor::on_null(e.op);                                                                   \
+    } catch (const pictor::null_arg &) {                                                         \
+        pictor::on_null(__func__);                                                                   \
     } catch (const std::exception &e) {                                                          \
         pictor::set_error(std::string(__func__) + ": " + pictor::first_line(e.what()));          \
     } catch (...) {                                                                              \

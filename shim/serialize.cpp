@@ -21,6 +21,36 @@ std::vector<char> read_all(const char *path)
     return std::vector<char>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
+/* The state tensors of one parameter (moments, momentum buffer), whichever optimizer. */
+std::vector<at::Tensor> state_tensors(const torch::optim::OptimizerParamState *st)
+{
+    if (auto a = dynamic_cast<const torch::optim::AdamParamState *>(st))
+        return {a->exp_avg(), a->exp_avg_sq(), a->max_exp_avg_sq()};
+    if (auto w = dynamic_cast<const torch::optim::AdamWParamState *>(st))
+        return {w->exp_avg(), w->exp_avg_sq(), w->max_exp_avg_sq()};
+    if (auto m = dynamic_cast<const torch::optim::SGDParamState *>(st))
+        return {m->momentum_buffer()};
+    return {};
+}
+
+/* libtorch's load accepts state of the wrong shape and fails at the next step: check now. */
+void check_state_shapes(const torch::optim::Optimizer &opt)
+{
+    size_t index = 0;
+    for (const auto &g : opt.param_groups()) {
+        for (const auto &p : g.params()) {
+            auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+            if (it != opt.state().end())
+                for (const at::Tensor &t : state_tensors(it->second.get()))
+                    if (t.defined() && t.sizes() != p.sizes())
+                        throw std::invalid_argument(
+                            "saved state of parameter " + std::to_string(index) + " is " +
+                            describe(t) + " but the parameter is " + describe(p));
+            index++;
+        }
+    }
+}
+
 void write_atomic(const char *path, const std::string &bytes)
 {
     if (pt_write_file_atomic(path, bytes.data(), bytes.size()) != PT_OK)
@@ -102,9 +132,23 @@ pt_status pt_optim_load_buffer(pt_optim *o, const void *buf, size_t len)
     PT_TRY_STATUS({
         if (!o || !o->opt || !buf)
             throw std::invalid_argument("need an optimizer with parameters and a buffer");
-        torch::serialize::InputArchive archive;
-        archive.load_from(static_cast<const char *>(buf), len);
-        o->opt->load(archive);
+        /* keep the current state to put back if the saved one does not fit */
+        torch::serialize::OutputArchive keep;
+        o->opt->save(keep);
+        std::ostringstream kept;
+        keep.save_to(kept);
+        try {
+            torch::serialize::InputArchive archive;
+            archive.load_from(static_cast<const char *>(buf), len);
+            o->opt->load(archive);
+            check_state_shapes(*o->opt);
+        } catch (...) {
+            std::string k = kept.str();
+            torch::serialize::InputArchive back;
+            back.load_from(k.data(), k.size());
+            o->opt->load(back);
+            throw;
+        }
     })
 }
 

@@ -1,6 +1,8 @@
 /* helpers.c - see helpers.h. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "helpers.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,4 +87,17 @@ int tst_python(const char *script, const char *args)
     if (st == -1)
         return -1;
     return (st & 0x7f) ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void tst_rmtree(char *dir)
+{
+    if (dir && strncmp(dir, "/", 1) == 0 && strstr(dir, "pictor-test-"))
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
 }

@@ -22,6 +22,8 @@ double tst_max_abs_diff(const pt_tensor *a, const pt_tensor *b);
 /* A fresh empty directory under $TMPDIR (or /tmp); the returned string is static per call site
  * owner: free() it. */
 char *tst_tmpdir(void);
+/* Remove a directory tree made by tst_tmpdir (best effort) and free the path. */
+void tst_rmtree(char *dir);
 /* Run Debian's /usr/bin/python3 on tests/reference/<script> with args; returns its exit status.
  * Output goes to the test's stderr. */
 int tst_python(const char *script, const char *args);

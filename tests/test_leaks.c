@@ -51,5 +51,5 @@ Test(leaks, c_side_is_clean_under_valgrind, .timeout = 600)
               "%s", out);
     cr_expect(strstr(out, "ERROR SUMMARY: 0 errors") != NULL, "%s", out);
     free(out);
-    free(dir);
+    tst_rmtree(dir);
 }

@@ -80,7 +80,7 @@ Test(parity, c_model_matches_pytorch_forward_backward)
     small_cnn_free(&m);
     nn_store_free(s);
     cr_expect_eq(pt_live_tensors(), 0);
-    free(dir);
+    tst_rmtree(dir);
 }
 
 Test(parity, python_weights_load_into_c_model)
@@ -123,7 +123,7 @@ Test(parity, python_weights_load_into_c_model)
     pt_dict_free(w);
     small_cnn_free(&m);
     nn_store_free(s);
-    free(dir);
+    tst_rmtree(dir);
 }
 
 Test(parity, strict_load_names_missing_and_unexpected_keys)
