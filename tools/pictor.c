@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "demo_fmnist.h"
 #include "pt.h"
 
-#define PICTOR_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -18,6 +18,11 @@ static void usage(FILE *f)
             "usage: pictor <command> [options]\n"
             "\n"
             "commands:\n"
+            "  train CONFIG.yaml [--set key.path=value ...] [--resume auto|PATH]\n"
+            "  eval CONFIG.yaml --weights FILE [--set ...]   prints one JSON line of metrics\n"
+            "  export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE\n"
+            "  config show CONFIG.yaml [--set ...]          the resolved config, with defaults\n"
+            "  data info|import-idx|import-folder|import-masks ...   (pictor data help)\n"
             "  demo [--epochs N] [--batch N] [--lr X] [--threads N] [--seed N] [--max-steps N]\n"
             "       [--data-dir DIR]   train the small CNN on Fashion-MNIST, print test accuracy\n"
             "  version                 print pictor's and libtorch's versions\n"
@@ -82,6 +87,16 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "train"))
+        return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 2, argv + 2);
+    if (!strcmp(cmd, "config"))
+        return cmd_config(argc - 2, argv + 2);
+    if (!strcmp(cmd, "data"))
+        return cmd_data(argc - 2, argv + 2);
     if (!strcmp(cmd, "demo"))
         return cmd_demo(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

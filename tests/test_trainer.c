@@ -1,0 +1,344 @@
+/*
+ * test_trainer.c - the trainer core end to end through the `pictor` binary, on a small synthetic
+ * dataset (8x8 grey images: class 1 is bright in the left half, class 0 in the right half, plus
+ * noise): it learns; the run directory is complete; an interrupted-and-resumed run reproduces the
+ * uninterrupted run's losses exactly; SIGTERM writes a resumable checkpoint; NaN losses stop or
+ * skip by config; bad configs, data, checkpoints and resumes end in exit 1 with a clear message;
+ * eval prints a JSON line; export writes safetensors/torch/hdf5 that PyTorch loads.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "helpers.h"
+#include "store.h"
+
+static char *g_dir;
+
+static void make_dataset(const char *path, int n, unsigned seed)
+{
+    store_options o = {0};
+    o.images = STORE_RAW;
+    o.channels = 1;
+    o.height = o.width = 8;
+    char err[512];
+    store_writer *w = store_create(path, &o, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    const char *names[2] = {"right", "left"};
+    cr_assert_eq(store_set_class_names(w, names, 2, err, sizeof err), 0, "%s", err);
+    srand(seed);
+    uint8_t px[64];
+    for (int i = 0; i < n; i++) {
+        int label = i % 2;
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++) {
+                int bright = (x < 4) == (label == 1);
+                px[y * 8 + x] = (uint8_t)((bright ? 170 : 60) + rand() % 60);
+            }
+        sample s;
+        sample_init(&s);
+        s.h = s.w = 8;
+        s.c = 1;
+        s.image = px;
+        s.label = label;
+        cr_assert_eq(store_append(w, &s, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(store_commit(w, err, sizeof err), 0, "%s", err);
+}
+
+static void setup(void)
+{
+    tst_setup();
+    g_dir = tst_tmpdir();
+    char p[4200];
+    snprintf(p, sizeof p, "%s/train.h5", g_dir);
+    make_dataset(p, 256, 1);
+    snprintf(p, sizeof p, "%s/val.h5", g_dir);
+    make_dataset(p, 64, 2);
+    snprintf(p, sizeof p, "%s/cfg.yaml", g_dir);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "run: {dir: %s/runs, name: t}\n"
+            "model: {type: classifier, width: 4, hidden: 16}\n"
+            "data: {train: %s/train.h5, val: %s/val.h5, workers: 2}\n"
+            "train: {max_steps: 40, batch_size: 16, threads: 1, log_every: 1, eval_every: 20,\n"
+            "        checkpoint_every: 10, seed: 3, best_metric: accuracy}\n"
+            "optim: {type: adam, lr: 0.01}\n",
+            g_dir, g_dir, g_dir);
+    fclose(f);
+}
+
+static void teardown(void) { tst_rmtree(g_dir); }
+
+TestSuite(trainer, .init = setup, .fini = teardown, .timeout = 300);
+
+/* Run `pictor ARGS` with output to DIR/out.txt; returns the exit status. */
+static int pictor(const char *args)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >'%s/out.txt' 2>&1", g_dir,
+             PICTOR_BINARY_DIR, args, g_dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *read_text(const char *rel)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = calloc(1, (size_t)n + 1);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n)
+        b[0] = '\0';
+    fclose(f);
+    return b;
+}
+
+static int exists(const char *rel)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
+    return stat(p, &st) == 0;
+}
+
+/* "loss" of the train line of `step` in metrics.jsonl, as text (exact comparison), or "". */
+static void loss_at(const char *metrics, int step, char *out, size_t n)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"kind\":\"train\",\"step\":%d,", step);
+    out[0] = '\0';
+    const char *l = strstr(metrics, key);
+    const char *p = l ? strstr(l, "\"loss\":") : NULL;
+    if (!p)
+        return;
+    p += 7;
+    size_t k = strcspn(p, ",}");
+    snprintf(out, n, "%.*s", (int)(k < n ? k : n - 1), p);
+}
+
+Test(trainer, learns_and_writes_a_complete_run_directory)
+{
+    cr_assert_eq(pictor("train cfg.yaml"), 0, "%s", read_text("out.txt"));
+    const char *files[] = {"runs/t/config.yaml", "runs/t/metrics.jsonl",
+                           "runs/t/checkpoints/last.ckpt", "runs/t/checkpoints/best.ckpt",
+                           "runs/t/weights.safetensors", "runs/t/plots"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        cr_expect(exists(files[i]), "missing %s", files[i]);
+    char *m = read_text("runs/t/metrics.jsonl");
+    cr_expect(strstr(m, "\"kind\":\"train\",\"step\":40,") != NULL);
+    const char *ev = strstr(m, "\"kind\":\"eval\",\"step\":40,");
+    cr_assert_not_null(ev, "%s", m);
+    double acc = atof(strstr(ev, "\"accuracy\":") + 11);
+    cr_expect_geq(acc, 0.9, "val accuracy %g", acc);
+    free(m);
+    char *cfg = read_text("runs/t/config.yaml");
+    cr_expect(strstr(cfg, "width: 4") && strstr(cfg, "lr: 0.01"), "%s", cfg);
+    free(cfg);
+
+    /* eval prints one JSON line with the same accuracy as the run's best checkpoint */
+    cr_assert_eq(pictor("eval cfg.yaml --weights runs/t/weights.safetensors"), 0, "%s",
+                 read_text("out.txt"));
+    char *out = read_text("out.txt");
+    cr_expect(strncmp(out, "{\"model_type\":\"classifier\"", 26) == 0, "%s", out);
+    cr_expect(strstr(out, "\"accuracy\":") != NULL, "%s", out);
+    free(out);
+}
+
+Test(trainer, resumed_run_reproduces_uninterrupted_losses_exactly)
+{
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=full --set train.max_steps=12 "
+                        "--set train.eval_every=6 --set train.checkpoint_every=4"),
+                 0, "%s", read_text("out.txt"));
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=cut --set train.max_steps=7 "
+                        "--set train.eval_every=6 --set train.checkpoint_every=4"),
+                 0, "%s", read_text("out.txt"));
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=cut --set train.max_steps=12 "
+                        "--set train.eval_every=6 --set train.checkpoint_every=4 --resume auto"),
+                 0, "%s", read_text("out.txt"));
+    char *full = read_text("runs/full/metrics.jsonl"), *cut = read_text("runs/cut/metrics.jsonl");
+    for (int step = 1; step <= 12; step++) {
+        char a[64], b[64];
+        loss_at(full, step, a, sizeof a);
+        loss_at(cut, step, b, sizeof b);
+        cr_expect(a[0] && strcmp(a, b) == 0, "step %d: uninterrupted %s, resumed %s", step, a, b);
+    }
+    /* the resumed metrics file holds each step once */
+    const char *p = cut;
+    int n7 = 0;
+    while ((p = strstr(p, "\"kind\":\"train\",\"step\":7,")))
+        n7++, p++;
+    cr_expect_eq(n7, 1);
+    free(full);
+    free(cut);
+}
+
+Test(trainer, sigterm_writes_a_resumable_checkpoint)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s/pictor", PICTOR_BINARY_DIR);
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/cfg.yaml", g_dir);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        if (chdir(g_dir) != 0)
+            _exit(99);
+        freopen("/dev/null", "w", stdout);
+        execl(cmd, "pictor", "train", cfg, "--set", "train.max_steps=100000", "--set",
+              "run.name=sig", (char *)NULL);
+        _exit(98);
+    }
+    /* wait until a few steps are logged, then stop it */
+    for (int i = 0; i < 600; i++) {
+        char *m = read_text("runs/sig/metrics.jsonl");
+        int started = strstr(m, "\"step\":5,") != NULL;
+        free(m);
+        if (started)
+            break;
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "killed instead of stopping cleanly");
+    cr_expect_eq(WEXITSTATUS(st), 130);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/runs/sig/checkpoints/last.ckpt", g_dir);
+    ckpt_state cs;
+    pt_dict *w = ckpt_read_weights(path, &cs);
+    cr_assert_not_null(w, "%s", pt_error());
+    cr_expect_geq(cs.step, 5);
+    cr_expect_str_eq(cs.model_type, "classifier");
+    pt_dict_free(w);
+    /* and training continues from it */
+    char args[256];
+    snprintf(args, sizeof args, "train cfg.yaml --set run.name=sig --set train.max_steps=%d "
+             "--resume auto", (int)cs.step + 2);
+    cr_expect_eq(pictor(args), 0, "%s", read_text("out.txt"));
+    char *out = read_text("out.txt");
+    cr_expect(strstr(out, "resumed from") != NULL, "%s", out);
+    free(out);
+}
+
+Test(trainer, nan_loss_stops_or_skips_by_config)
+{
+    /* lr x weight decay = 100: the weights flip sign and grow 99x per step until they overflow */
+    cr_assert_eq(pictor("train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
+                        "--set optim.weight_decay=10 --set optim.momentum=0 --set run.name=nan"),
+                 1);
+    char *out = read_text("out.txt");
+    cr_expect(strstr(out, "loss term 'cls' is NaN") || strstr(out, "loss term 'cls' is Inf") ||
+              strstr(out, "is not finite"), "%s", out);
+    cr_expect(strstr(out, "step ") != NULL, "%s", out);
+    free(out);
+    cr_expect_eq(pictor("train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
+                        "--set optim.weight_decay=10 --set optim.momentum=0 --set run.name=nan2 "
+                        "--set train.nan_policy=skip --set train.max_steps=30"),
+                 0, "%s", read_text("out.txt"));
+    out = read_text("out.txt");
+    cr_expect(strstr(out, "skipped") != NULL, "%s", out);
+    free(out);
+}
+
+Test(trainer, bad_inputs_exit_1_with_a_clear_message)
+{
+    struct {
+        const char *args, *expect;
+    } cases[] = {
+        {"train cfg.yaml --set model.type=resnet9", "unknown model.type 'resnet9'"},
+        {"train cfg.yaml --set data.train=nope.h5", "nope.h5"},
+        {"train cfg.yaml --set train.epochs=ten", "train.epochs"},
+        {"train cfg.yaml --set model.widht=3", "did you mean"},
+        {"train missing.yaml", "missing.yaml"},
+        {"train cfg.yaml --resume no/such.ckpt", "no/such.ckpt"},
+        {"eval cfg.yaml --weights no/such.safetensors", "no/such.safetensors"},
+        {"export no/such/run --format torch --out x.pt", "no/such/run"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st = pictor(cases[i].args);
+        char *out = read_text("out.txt");
+        cr_expect_eq(st, 1, "%s: status %d: %s", cases[i].args, st, out);
+        cr_expect(strstr(out, cases[i].expect) != NULL, "%s: '%s' not in: %s", cases[i].args,
+                  cases[i].expect, out);
+        free(out);
+    }
+    /* a corrupt dataset file */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/corrupt.h5", g_dir);
+    FILE *f = fopen(p, "w");
+    fputs("not hdf5", f);
+    fclose(f);
+    cr_expect_eq(pictor("train cfg.yaml --set data.train=corrupt.h5"), 1);
+    char *out = read_text("out.txt");
+    cr_expect(strstr(out, "corrupt.h5") != NULL, "%s", out);
+    free(out);
+}
+
+Test(trainer, resume_refuses_changed_model_and_other_model_type)
+{
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=2"), 0, "%s",
+                 read_text("out.txt"));
+    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=4 "
+                        "--set model.width=8 --resume auto"),
+                 1);
+    char *out = read_text("out.txt");
+    cr_expect(strstr(out, "does not fit this model") && strstr(out, "features.0.weight"), "%s", out);
+    free(out);
+
+    /* a checkpoint that claims another model type */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/runs/shape/checkpoints/last.ckpt", g_dir);
+    ckpt_state cs;
+    pt_dict *w = ckpt_read_weights(path, &cs);
+    cr_assert_not_null(w);
+    pt_dict_free(w);
+    nn_store *s = nn_store_new(0);
+    snprintf(cs.model_type, sizeof cs.model_type, "gcn");
+    snprintf(path, sizeof path, "%s/other.ckpt", g_dir);
+    cr_assert_eq(ckpt_save(path, s, NULL, &cs), PT_OK, "%s", pt_error());
+    nn_store_free(s);
+    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape2 --resume other.ckpt"), 1);
+    out = read_text("out.txt");
+    cr_expect(strstr(out, "model type 'gcn'") != NULL, "%s", out);
+    free(out);
+}
+
+Test(trainer, export_formats_load_in_pytorch)
+{
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=ex --set train.max_steps=3"), 0, "%s",
+                 read_text("out.txt"));
+    const char *fmts[] = {"safetensors", "torch", "hdf5"};
+    const char *ext[] = {"safetensors", "pt", "h5"};
+    for (int i = 0; i < 3; i++) {
+        char args[512];
+        snprintf(args, sizeof args, "export runs/ex --format %s --out w.%s", fmts[i], ext[i]);
+        cr_expect_eq(pictor(args), 0, "%s", read_text("out.txt"));
+    }
+    cr_expect_neq(pictor("export runs/ex --format onnx --out w.onnx"), 0);
+    char args[4300];
+    snprintf(args, sizeof args, "'%s'", g_dir);
+    cr_expect_eq(tst_python("check_export.py", args), 0);
+    /* an exported safetensors file carries its metadata */
+    snprintf(args, sizeof args, "%s/w.safetensors", g_dir);
+    pt_dict *d = pt_safetensors_load(args);
+    cr_assert_not_null(d, "%s", pt_error());
+    cr_expect_str_eq(pt_dict_meta(d, "model_type"), "classifier");
+    cr_expect_str_eq(pt_dict_meta(d, "step"), "3");
+    cr_expect_not_null(pt_dict_meta(d, "config_hash"));
+    pt_dict_free(d);
+}

@@ -1,0 +1,115 @@
+/*
+ * cmd_train.c - `pictor train`, `pictor eval` and `pictor export`: argument parsing only; the
+ * work is in train/trainer.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "trainer.h"
+
+#define MAX_SETS 256
+
+typedef struct {
+    const char *config;
+    const char *sets[MAX_SETS];
+    int n_sets;
+    const char *resume, *weights;
+} train_args;
+
+/* --set a=b (or --set=a=b), --resume X, --weights X, and one positional CONFIG. */
+static int parse(int argc, char **argv, const char *cmd, int allow_resume, int allow_weights,
+                 train_args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "--set") || !strncmp(s, "--set=", 6)) {
+            const char *kv = s[5] == '=' ? s + 6 : v;
+            if (!kv || !strchr(kv, '=')) {
+                fprintf(stderr, "pictor %s: --set expects key.path=value\n", cmd);
+                return 1;
+            }
+            if (a->n_sets == MAX_SETS) {
+                fprintf(stderr, "pictor %s: too many --set options (max %d)\n", cmd, MAX_SETS);
+                return 1;
+            }
+            a->sets[a->n_sets++] = kv;
+            i += s[5] != '=';
+        } else if (allow_resume && !strcmp(s, "--resume")) {
+            if (!v) {
+                fprintf(stderr, "pictor %s: --resume expects 'auto' or a checkpoint path\n", cmd);
+                return 1;
+            }
+            a->resume = v, i++;
+        } else if (allow_weights && !strcmp(s, "--weights")) {
+            if (!v) {
+                fprintf(stderr, "pictor %s: --weights expects a file\n", cmd);
+                return 1;
+            }
+            a->weights = v, i++;
+        } else if (s[0] == '-') {
+            fprintf(stderr, "pictor %s: unknown option '%s'\n", cmd, s);
+            return 1;
+        } else if (!a->config) {
+            a->config = s;
+        } else {
+            fprintf(stderr, "pictor %s: one CONFIG.yaml expected, got '%s' too\n", cmd, s);
+            return 1;
+        }
+    }
+    if (!a->config) {
+        fprintf(stderr, "usage: pictor %s CONFIG.yaml [--set key.path=value ...]%s\n", cmd,
+                allow_resume ? " [--resume auto|PATH]" : allow_weights ? " --weights FILE" : "");
+        return 1;
+    }
+    if (allow_weights && !a->weights) {
+        fprintf(stderr, "pictor %s: --weights FILE is required\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    if (parse(argc, argv, "train", 1, 0, &a))
+        return 1;
+    trainer_opts o = {a.config, a.sets, a.n_sets, a.resume};
+    return trainer_train(&o);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    train_args a;
+    if (parse(argc, argv, "eval", 0, 1, &a))
+        return 1;
+    trainer_opts o = {a.config, a.sets, a.n_sets, NULL};
+    return trainer_eval(&o, a.weights);
+}
+
+int cmd_export(int argc, char **argv)
+{
+    const char *src = NULL, *format = "safetensors", *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--format") && v)
+            format = v, i++;
+        else if (!strcmp(argv[i], "--out") && v)
+            out = v, i++;
+        else if (argv[i][0] != '-' && !src)
+            src = argv[i];
+        else {
+            fprintf(stderr, "pictor export: unexpected '%s'\n", argv[i]);
+            return 1;
+        }
+    }
+    if (!src || !out) {
+        fprintf(stderr, "usage: pictor export RUN_DIR|CHECKPOINT --format "
+                        "safetensors|torch|hdf5 --out FILE\n");
+        return 1;
+    }
+    return trainer_export(src, format, out);
+}

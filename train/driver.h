@@ -1,0 +1,86 @@
+/*
+ * driver.h - what a model type supplies to the trainer core, and the registry from `model.type`
+ * to its driver (mmdetection-style). The core owns the loop, data, optimizer, schedule,
+ * checkpoints, logging and export; a driver owns its model, its loss and its evaluation.
+ *
+ * A driver:
+ *   - names its model.* keys with a descriptor table (bound by the core with the common config);
+ *   - says how a batch of samples becomes tensors (collate_config);
+ *   - builds its model in the core's parameter store (create), with PyTorch module-path names;
+ *   - computes the loss of a collated batch, reporting each term (loss);
+ *   - accumulates evaluation over batches (eval_begin, eval_batch, eval_end), run by the core
+ *     under no-grad with the store in eval mode;
+ *   - lists the name prefixes of training-only parts left out of exported weights.
+ * Tensors a driver returns from loss/eval_batch belong to the caller's scope (see pt.h).
+ */
+#ifndef PICTOR_DRIVER_H
+#define PICTOR_DRIVER_H
+
+#include <stddef.h>
+
+#include "collate.h"
+#include "config.h"
+#include "nn.h"
+#include "settings.h"
+#include "store.h"
+
+#define DRV_MAX_TERMS 16
+#define DRV_MAX_METRICS 32
+
+/* Loss terms of one batch: scalar tensors in the caller's scope, names like "cls", "contour". */
+typedef struct {
+    int n;
+    const char *name[DRV_MAX_TERMS];
+    pt_tensor *value[DRV_MAX_TERMS];
+} drv_terms;
+
+typedef struct {
+    int n;
+    char name[DRV_MAX_METRICS][48];
+    double value[DRV_MAX_METRICS];
+} drv_metrics;
+
+/* Append a metric (ignored when full). */
+void drv_metrics_add(drv_metrics *m, const char *name, double value);
+/* Value of the named metric, or NAN. */
+double drv_metrics_get(const drv_metrics *m, const char *name);
+
+/* What the core gives a driver. */
+typedef struct {
+    const settings *cfg;
+    const void *model_cfg;   /* the driver's struct, bound from model.* */
+    nn_store *store;
+    store_reader *train;     /* NULL when only evaluating */
+    store_reader *val;       /* NULL when there is no validation set */
+    int in_channels;         /* of the images the loader delivers */
+    int image_h, image_w;    /* their size when fixed (data.image_size or a RAW store), else 0 */
+    int num_classes;         /* from the dataset's class names (0 if none) */
+} drv_env;
+
+typedef struct driver {
+    const char *type;        /* the model.type value */
+    const char *summary;     /* one line for `pictor help` */
+    const cfg_section *model_section;  /* model.* keys */
+    size_t model_cfg_size;
+    const char *const *export_exclude; /* training-only name prefixes */
+    int n_export_exclude;
+
+    collate_config (*collate)(const drv_env *env);
+    /* Build the model into env->store; NULL on failure with a message in err. */
+    void *(*create)(const drv_env *env, char *err, size_t errlen);
+    /* Forward and loss: the total (a scalar tensor) and its terms; NULL with pt_error() set. */
+    pt_tensor *(*loss)(void *self, const collated_batch *b, drv_terms *terms);
+    void (*eval_begin)(void *self);
+    pt_status (*eval_batch)(void *self, const collated_batch *b);
+    void (*eval_end)(void *self, drv_metrics *out);
+    void (*destroy)(void *self);
+} driver;
+
+/* The registered drivers. */
+const driver *driver_find(const char *type);
+int driver_count(void);
+const driver *driver_at(int i);
+/* "a, b, c": the registered types, for messages. */
+const char *driver_names(void);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * trainer.h - the trainer core: `pictor train`, `pictor eval` and `pictor export`.
+ *
+ * Owns the loop every model type shares, read top to bottom in trainer.c: config -> driver ->
+ * datasets -> model -> optimizer (weight-decay groups) -> sampler and loader -> for each step:
+ * schedule, forward and loss (driver), NaN/Inf policy, backward (with accumulation), clipping,
+ * optimizer step, logging, evaluation and best checkpoint, periodic and on-signal checkpoints ->
+ * final checkpoint, plots and exported weights in the run directory.
+ *
+ * Exit statuses (returned, the caller exits with them): 0 success; 1 a user error (config, data,
+ * checkpoint, NaN loss under nan_policy: stop) with one message on stderr naming the file, key
+ * or step; 2 an internal error; 130 stopped by SIGINT/SIGTERM after writing last.ckpt.
+ */
+#ifndef PICTOR_TRAINER_H
+#define PICTOR_TRAINER_H
+
+typedef struct {
+    const char *config_path;
+    const char *const *overrides; /* "a.b=c" */
+    int n_overrides;
+    const char *resume;           /* NULL, "auto" (last.ckpt if there is one) or a path */
+} trainer_opts;
+
+int trainer_train(const trainer_opts *o);
+/* Evaluate weights (a checkpoint, safetensors or torch file) on data.val; prints one JSON line. */
+int trainer_eval(const trainer_opts *o, const char *weights);
+/* Weights only (training-only parts left out), names in PyTorch module-path form, metadata
+ * (model type, config hash, pictor version). src: a run directory (best.ckpt, else last.ckpt)
+ * or a checkpoint file. format: safetensors | torch | hdf5. Written atomically. */
+int trainer_export(const char *src, const char *format, const char *out);
+
+#endif
