@@ -2,6 +2,7 @@
 BUILD    ?= build
 JOBS     ?= $(shell nproc)
 SANITIZE ?=
+MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release -DPICTOR_SANITIZE=$(SANITIZE)
 
 .PHONY: all deps build test demo bench clean
@@ -18,8 +19,14 @@ build: deps
 test: build
 	@cd $(BUILD) && ./pictor_tests --jobs $(JOBS)
 
-demo: build
-	@$(BUILD)/pictor demo
+DEMO_DATA = runs/data/fashion-mnist-train.h5 runs/data/fashion-mnist-test.h5
+
+demo: build $(DEMO_DATA)
+	@$(BUILD)/pictor train configs/demo.yaml
+
+runs/data/fashion-mnist-%.h5: | build
+	@mkdir -p $(@D)
+	@$(BUILD)/pictor data import-idx --split $* --out $@
 
 bench: build
 	@cmake --build $(BUILD) -j $(JOBS) --target bench

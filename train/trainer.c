@@ -223,16 +223,21 @@ static int session_open(session *s, const trainer_opts *o, int need_train, char 
 
 /* ------------------------------------------------------------------ data */
 
-/* settings' augmentation keys -> the loader's pipeline; eval gets only the resize. */
+/* settings' augmentation keys -> the loader's pipeline. data.augment.resize (training only) comes
+ * before the random crop; without it the images are resized to data.image_size after the crop.
+ * Evaluation gets only the resize to data.image_size. */
 static aug_config augment_of(const settings *c, int training)
 {
     aug_config a;
     memset(&a, 0, sizeof a);
     const settings_augment *g = &c->data.augment;
-    int side = (int)(g->resize > 0 ? g->resize : c->data.image_size);
-    a.resize_h = a.resize_w = side;
+    a.resize_h = a.resize_w = (int)c->data.image_size;
     if (!training)
         return a;
+    if (g->resize > 0) {
+        a.resize_h = a.resize_w = (int)g->resize;
+        a.resize_first = 1;
+    }
     a.rot90_prob = g->rot90 ? 0.75f : 0.0f; /* then k in {1,2,3}: uniform over 0/90/180/270 */
     a.hflip_prob = (float)g->hflip;
     a.crop_h = a.crop_w = (int)g->crop;
