@@ -27,3 +27,11 @@ cb=$(printf '%s' "$c_times" | best)
 pb=$(printf '%s' "$py_times" | best)
 ratio=$(awk -v p="$pb" -v c="$cb" 'BEGIN { printf "%.3f", p / c }')
 echo "shim_step_speed_vs_python=$ratio"
+
+# The loader against the model it feeds, and the training step with the loader vs one reused batch.
+"$build/bench_loader" --threads "$threads"
+
+# Packed images in the HDF5 store vs the same bytes from one flat file.
+if [ -x "$build/bench_store_read" ]; then
+    "$build/bench_store_read"
+fi
