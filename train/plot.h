@@ -1,0 +1,82 @@
+/*
+ * plot.h - PNG plots of a run's metrics, drawn with cairo.
+ *
+ * Owns: the PNG files in RUN_DIR/plots/ and how a chart looks (axes, ticks, labels, legend,
+ * title, the smoothing of noisy curves). The data comes from RUN_DIR/metrics.jsonl (format in
+ * runlog.h).
+ *
+ * plot_run() draws, from the complete lines of metrics.jsonl:
+ *   plots/loss.png            every train "loss" and "loss/<term>" vs step: each as a faint raw
+ *                             line under a smoothed one (exponential moving average, debiased
+ *                             as in TensorBoard)
+ *   plots/lr.png              every train "lr" and "lr/<group>" vs step (raw)
+ *   plots/train_<name>.png    each other train scalar (images_per_s, grad_norm, ...), smoothed
+ *   plots/eval_<name>.png     each eval metric vs step, lines with a dot per evaluation
+ * Names are made file-safe (characters other than [A-Za-z0-9._-] become '_'; a clash gets a
+ * "-2", "-3" ... suffix). Each PNG is written atomically (temp file, fsync, rename): a reader
+ * never sees half a plot.
+ *
+ * Robustness: lines that are not a complete JSON object (a torn last line, garbage) are skipped;
+ * null (NaN/Inf, see runlog.h) values are gaps in the lines; an isolated finite point between
+ * gaps, or a series of one point, is drawn as a dot; a chart with no finite value at all is a
+ * valid PNG with empty axes saying "no finite values". Points of a series are sorted by step
+ * and, for a step logged twice (a resumed run whose file was not truncated), the last one wins.
+ * An empty metrics file (or one with no usable line) writes nothing and returns 0.
+ */
+#ifndef PICTOR_PLOT_H
+#define PICTOR_PLOT_H
+
+#include <stddef.h>
+
+#include "pt.h"
+
+/* ---------------------------------------------------------------- one chart */
+
+typedef struct {
+    const char *name; /* legend text */
+    const double *x;  /* n steps */
+    const double *y;  /* n values; NaN or Inf = no value (a gap) */
+    size_t n;
+} plot_series;
+
+typedef struct {
+    const char *title, *xlabel, *ylabel; /* NULL = none */
+    const plot_series *series;
+    int nseries;
+    int width, height;  /* pixels; 0 = PLOT_DEFAULT_WIDTH x PLOT_DEFAULT_HEIGHT */
+    double smoothing;   /* EMA weight in [0, 1): 0 = raw lines only; > 0 = faint raw + smoothed;
+                           < 0 = automatic per series (more points, smoother; 0.6 .. 0.98) */
+    int markers;        /* non-zero: a dot at every finite point */
+    double x_min, x_max; /* x_min < x_max: this x range; otherwise the data's */
+} plot_chart;
+
+#define PLOT_DEFAULT_WIDTH 960
+#define PLOT_DEFAULT_HEIGHT 540
+
+/* Draws c into a PNG at path, atomically. */
+pt_status plot_chart_png(const plot_chart *c, const char *path);
+
+/* The pixel rectangle of the data area of a width x height chart (x0 < x1, y0 < y1; y grows
+ * downwards). The x axis maps x_min..x_max to x0..x1 when a fixed range is given. */
+void plot_data_area(int width, int height, double *x0, double *y0, double *x1, double *y1);
+
+/* ---------------------------------------------------------------- a run directory */
+
+typedef struct {
+    int width, height;  /* 0 = defaults */
+    double smoothing;   /* EMA weight of the smoothed charts: 0 = automatic, in (0, 1) = that
+                           weight, < 0 = no smoothing (raw lines only) */
+} plot_options;
+
+/* Draws every chart listed above for run_dir (opt may be NULL). Returns the number of PNGs
+ * written, or -1 with a message in pt_error() (missing metrics.jsonl, plots/ not creatable,
+ * a write failure: earlier plots stay, the failing one is not touched). */
+int plot_run(const char *run_dir, const plot_options *opt);
+
+/* Frees cairo's process-wide font and surface caches (cairo_debug_reset_static_data). Optional:
+ * call once at exit, after the last plot and with no drawing under way, so leak checkers see a
+ * clean process. fontconfig's own configuration (loaded once by cairo) is not freed by it:
+ * valgrind needs a suppression for FcInitLoadConfigAndFonts. */
+void plot_release_caches(void);
+
+#endif
