@@ -342,3 +342,35 @@ Test(trainer, export_formats_load_in_pytorch)
     cr_expect_not_null(pt_dict_meta(d, "config_hash"));
     pt_dict_free(d);
 }
+
+Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
+{
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=fs --set train.max_steps=10 "
+                        "--set train.eval_every=0 --set data.val=''"),
+                 0, "%s", read_text("out.txt"));
+    /* the files may grow to 12 KiB: the config, logs and events fit, the checkpoint does not */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && bash -c \"trap '' XFSZ; ulimit -f 12; exec '%s/pictor' train cfg.yaml "
+             "--set run.name=fs --set train.max_steps=20 --set data.val='' --resume auto\" "
+             ">out.txt 2>&1",
+             g_dir, PICTOR_BINARY_DIR);
+    int st = system(cmd);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, read_text("out.txt"));
+    char *out = read_text("out.txt");
+    cr_expect(strstr(out, "cannot write checkpoint") && strstr(out, "last.ckpt"), "%s", out);
+    free(out);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/runs/fs/checkpoints/last.ckpt", g_dir);
+    ckpt_state cs;
+    pt_dict *w = ckpt_read_weights(path, &cs);
+    cr_assert_not_null(w, "the previous checkpoint was damaged: %s", pt_error());
+    cr_expect_eq(cs.step, 10);
+    pt_dict_free(w);
+    snprintf(cmd, sizeof cmd, "ls '%s/runs/fs/checkpoints' | grep -c tmp", g_dir);
+    FILE *p = popen(cmd, "r");
+    int tmps = -1;
+    cr_assert_eq(fscanf(p, "%d", &tmps), 1);
+    pclose(p);
+    cr_expect_eq(tmps, 0, "a temp file was left behind");
+}
