@@ -10,6 +10,7 @@ void sample_init(sample *s)
     memset(s, 0, sizeof *s);
     s->label = -1;
     s->domain = -1;
+    s->group = -1;
     s->area_ratio = NAN;
     s->area_error = NAN;
 }

@@ -32,6 +32,8 @@ typedef struct {
     uint8_t *image;      /* h * w * c */
     int32_t label;       /* class label, -1 if none */
     int32_t domain;      /* image type / domain, -1 if none */
+    int64_t group;       /* source group (e.g. the COCO photo id of an instance crop): items of one
+                            group must stay on one side of a split; -1 if none (own group) */
     uint8_t *mask;       /* h * w semantic or salient-region mask (0/1 or class ids), or NULL */
     int n_instances;
     instance *instances;
@@ -42,7 +44,7 @@ typedef struct {
     float *depth;        /* h * w depth map, or NULL */
 } sample;
 
-void sample_init(sample *s);   /* all empty: label/domain -1, ratios NAN */
+void sample_init(sample *s);   /* all empty: label/domain/group -1, ratios NAN */
 void sample_free(sample *s);   /* releases every buffer and re-initialises */
 /* Deep copy; returns 0, or -1 on out of memory (dst left empty). */
 int sample_copy(sample *dst, const sample *src);

@@ -1,0 +1,430 @@
+/*
+ * cmd_data.c - `pictor data ...`: the dataset subcommands that curators use.
+ *
+ *   pictor data info FILE.h5
+ *   pictor data import-idx [--dir DIR] [--split train|test] [--limit N] --out FILE.h5
+ *   pictor data import-idx --images IDX --labels IDX [--limit N] --out FILE.h5
+ *   pictor data import-folder ROOT [--layout auto|class|domain] [--grey] [--limit N] --out FILE.h5
+ *   pictor data import-masks ROOT [--images DIR] [--masks DIR] [--class-from-prefix] [--grey]
+ *                            [--limit N] --out FILE.h5
+ *
+ * Owns: argument parsing, the printing of `info`, and SIGINT/SIGTERM during imports (the import
+ * stops between two files and removes its temp file). Exit status: 0 success, 1 user error (bad
+ * arguments, missing or corrupt file) with one message, 2 internal error, 130 interrupted.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "import.h"
+#include "store.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: pictor data <command> ...\n"
+        "\n"
+        "  info FILE.h5                       counts, image sizes, class and domain histograms,\n"
+        "                                     annotations, file size\n"
+        "  import-idx [--dir DIR] [--split train|test] [--limit N] --out FILE.h5\n"
+        "                                     Fashion-MNIST (default dir: Debian's\n"
+        "                                     /usr/share/datasets/fashion-mnist), stored raw\n"
+        "  import-idx --images IDX --labels IDX [--limit N] --out FILE.h5\n"
+        "  import-folder ROOT [--layout auto|class|domain] [--grey] [--limit N] --out FILE.h5\n"
+        "                                     ROOT/<class>/*.jpg|png or ROOT/<domain>/<class>/...\n"
+        "  import-masks ROOT [--images DIR] [--masks DIR] [--class-from-prefix] [--grey]\n"
+        "               [--limit N] --out FILE.h5\n"
+        "                                     ROOT/images/<stem>.jpg + ROOT/masks/<stem>.png;\n"
+        "                                     --class-from-prefix: <class><NN>_<photo id> names\n"
+        "\n"
+        "Imports skip unreadable or undecodable files (listed at the end) and write FILE.h5\n"
+        "only when complete. Exit status: 0 ok, 1 user error, 2 internal error, 130 interrupted.\n");
+}
+
+/* ---------------------------------------------------------------- argument helpers */
+
+typedef struct {
+    int argc;
+    char **argv;
+    int i;
+    const char *cmd;
+} args;
+
+/* The value after option argv[i] (advancing), or NULL with a message. */
+static const char *value(args *a)
+{
+    const char *opt = a->argv[a->i];
+    if (a->i + 1 >= a->argc) {
+        fprintf(stderr, "pictor data %s: %s expects a value\n", a->cmd, opt);
+        return NULL;
+    }
+    return a->argv[++a->i];
+}
+
+static int parse_limit(args *a, int64_t *limit)
+{
+    const char *v = value(a);
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < 0) {
+        fprintf(stderr, "pictor data %s: --limit expects a count >= 0, got '%s'\n", a->cmd, v);
+        return -1;
+    }
+    *limit = n;
+    return 0;
+}
+
+static int unknown(const args *a)
+{
+    fprintf(stderr, "pictor data %s: unknown option '%s' (see pictor data help)\n", a->cmd,
+            a->argv[a->i]);
+    return 1;
+}
+
+/* A positional argument: only one allowed. */
+static int positional(args *a, const char **slot)
+{
+    if (*slot) {
+        fprintf(stderr, "pictor data %s: unexpected argument '%s'\n", a->cmd, a->argv[a->i]);
+        return -1;
+    }
+    *slot = a->argv[a->i];
+    return 0;
+}
+
+/* ---------------------------------------------------------------- imports */
+
+static volatile sig_atomic_t g_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int finish_import(int rc, const char *out, import_report *rep, const char *err)
+{
+    if (rc == IMPORT_OK)
+        import_report_print(stdout, out, rep);
+    else
+        fprintf(stderr, "pictor data: %s\n", err);
+    import_report_free(rep);
+    return rc;
+}
+
+static int check_out(const args *a, const char *out)
+{
+    if (!out) {
+        fprintf(stderr, "pictor data %s: --out FILE.h5 is required\n", a->cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static void common_init(import_common *c)
+{
+    memset(c, 0, sizeof *c);
+    c->progress = stderr;
+    c->cancel = &g_interrupted;
+}
+
+static int cmd_import_idx(args *a)
+{
+    import_idx_options o = {.train = 1};
+    common_init(&o.common);
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        const char *opt = a->argv[a->i];
+        if (!strcmp(opt, "--dir")) {
+            if (!(o.dir = value(a))) return 1;
+        } else if (!strcmp(opt, "--split")) {
+            const char *v = value(a);
+            if (!v) return 1;
+            if (strcmp(v, "train") && strcmp(v, "test")) {
+                fprintf(stderr, "pictor data import-idx: --split expects train or test, got "
+                                "'%s'\n", v);
+                return 1;
+            }
+            o.train = !strcmp(v, "train");
+        } else if (!strcmp(opt, "--images")) {
+            if (!(o.images = value(a))) return 1;
+        } else if (!strcmp(opt, "--labels")) {
+            if (!(o.labels = value(a))) return 1;
+        } else if (!strcmp(opt, "--limit")) {
+            if (parse_limit(a, &o.common.limit)) return 1;
+        } else if (!strcmp(opt, "--out")) {
+            if (!(o.common.out = value(a))) return 1;
+        } else {
+            return unknown(a);
+        }
+    }
+    if (check_out(a, o.common.out))
+        return 1;
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = import_idx(&o, &rep, err, sizeof err);
+    return finish_import(rc, o.common.out, &rep, err);
+}
+
+static int cmd_import_folder(args *a)
+{
+    import_folder_options o = {.layout = IMPORT_LAYOUT_AUTO, .channels = 3};
+    common_init(&o.common);
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        const char *opt = a->argv[a->i];
+        if (!strcmp(opt, "--layout")) {
+            const char *v = value(a);
+            if (!v) return 1;
+            if (!strcmp(v, "auto")) o.layout = IMPORT_LAYOUT_AUTO;
+            else if (!strcmp(v, "class")) o.layout = IMPORT_LAYOUT_CLASS;
+            else if (!strcmp(v, "domain")) o.layout = IMPORT_LAYOUT_DOMAIN_CLASS;
+            else {
+                fprintf(stderr, "pictor data import-folder: --layout expects auto, class or "
+                                "domain, got '%s'\n", v);
+                return 1;
+            }
+        } else if (!strcmp(opt, "--grey")) {
+            o.channels = 1;
+        } else if (!strcmp(opt, "--limit")) {
+            if (parse_limit(a, &o.common.limit)) return 1;
+        } else if (!strcmp(opt, "--out")) {
+            if (!(o.common.out = value(a))) return 1;
+        } else if (opt[0] == '-') {
+            return unknown(a);
+        } else if (positional(a, &o.root)) {
+            return 1;
+        }
+    }
+    if (!o.root) {
+        fprintf(stderr, "pictor data import-folder: which folder? (ROOT)\n");
+        return 1;
+    }
+    if (check_out(a, o.common.out))
+        return 1;
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = import_folder(&o, &rep, err, sizeof err);
+    return finish_import(rc, o.common.out, &rep, err);
+}
+
+static int cmd_import_masks(args *a)
+{
+    import_masks_options o = {.image_dir = "images", .mask_dir = "masks", .channels = 3};
+    common_init(&o.common);
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        const char *opt = a->argv[a->i];
+        if (!strcmp(opt, "--images")) {
+            if (!(o.image_dir = value(a))) return 1;
+        } else if (!strcmp(opt, "--masks")) {
+            if (!(o.mask_dir = value(a))) return 1;
+        } else if (!strcmp(opt, "--class-from-prefix")) {
+            o.class_from_prefix = 1;
+        } else if (!strcmp(opt, "--grey")) {
+            o.channels = 1;
+        } else if (!strcmp(opt, "--limit")) {
+            if (parse_limit(a, &o.common.limit)) return 1;
+        } else if (!strcmp(opt, "--out")) {
+            if (!(o.common.out = value(a))) return 1;
+        } else if (opt[0] == '-') {
+            return unknown(a);
+        } else if (positional(a, &o.root)) {
+            return 1;
+        }
+    }
+    if (!o.root) {
+        fprintf(stderr, "pictor data import-masks: which folder? (ROOT)\n");
+        return 1;
+    }
+    if (check_out(a, o.common.out))
+        return 1;
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = import_masks(&o, &rep, err, sizeof err);
+    return finish_import(rc, o.common.out, &rep, err);
+}
+
+/* ---------------------------------------------------------------- info */
+
+static void print_size(FILE *f, long long bytes)
+{
+    const char *unit[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    fprintf(f, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* Counts of values in [-1, n) (index 0 is -1); NULL on out of memory. */
+static int64_t *histogram(const int32_t *v, int64_t count, int n)
+{
+    int64_t *h = calloc((size_t)n + 1, sizeof *h);
+    for (int64_t i = 0; h && i < count; i++)
+        if (v[i] >= -1 && v[i] < n)
+            h[v[i] + 1]++;
+    return h;
+}
+
+/* The largest value + 1 (labels of a dataset without names). */
+static int value_range(const int32_t *v, int64_t count)
+{
+    int32_t max = -1;
+    for (int64_t i = 0; i < count; i++)
+        max = v[i] > max ? v[i] : max;
+    return max + 1;
+}
+
+static void print_histogram(const char *title, const int32_t *v, int64_t count, int n_names,
+                            const char *(*name)(const store_reader *, int),
+                            const store_reader *r)
+{
+    int n = n_names > 0 ? n_names : value_range(v, count);
+    if (n == 0) {
+        printf("%-13s none\n", title);
+        return;
+    }
+    int64_t *h = histogram(v, count, n);
+    if (!h)
+        return;
+    printf("%-13s %d%s\n", title, n, n_names > 0 ? "" : " (no names)");
+    for (int k = 0; k < n; k++)
+        printf("  %4d  %-28s %lld\n", k, n_names > 0 ? name(r, k) : "", (long long)h[k + 1]);
+    if (h[0] > 0)
+        printf("  %4s  %-28s %lld\n", "-1", "(none)", (long long)h[0]);
+    free(h);
+}
+
+static void print_annotations(const store_reader *r, const store_summary *s)
+{
+    const store_layout *L = store_layout_of(r);
+    unsigned a = L->o.annotations;
+    printf("%-13s", "annotations");
+    if (!a)
+        printf(" none");
+    if (a & STORE_MASK)
+        printf(" mask (%s);", L->o.masks == STORE_RAW ? "raw" : "png");
+    if (a & STORE_INSTANCES)
+        printf(" instances: %lld in %lld items, %lld polygons, %lld vertices;",
+               (long long)L->n_instances, (long long)s->items_with_instances,
+               (long long)L->n_polygons, (long long)L->n_vertices);
+    if (a & STORE_POINTS)
+        printf(" points: %lld in %lld items;", (long long)L->n_points,
+               (long long)s->items_with_points);
+    if (a & STORE_AREA)
+        printf(" area ratio: %lld items;", (long long)s->items_with_area);
+    if (a & STORE_DEPTH)
+        printf(" depth (%s): %lld items;", L->o.depth == STORE_DEPTH_F16 ? "float16" : "float32",
+               (long long)s->items_with_depth);
+    printf("\n");
+}
+
+static void print_info(const char *path, const store_reader *r, const store_summary *s,
+                       long long file_size)
+{
+    const store_layout *L = store_layout_of(r);
+    printf("%-13s %s (", "file", path);
+    print_size(stdout, file_size);
+    printf(")\n%-13s %s v%d%s%s\n", "format", STORE_FORMAT_NAME, L->version,
+           *L->o.source ? ", from: " : "", L->o.source);
+    printf("%-13s %lld\n", "items", (long long)L->count);
+    if (L->o.images == STORE_RAW)
+        printf("%-13s raw uint8 [%lld, %d, %d, %d]\n", "images", (long long)L->count,
+               L->o.height, L->o.width, L->o.channels);
+    else
+        printf("%-13s encoded (JPEG/PNG bytes), decoded to %d channel%s\n", "images",
+               L->o.channels, L->o.channels > 1 ? "s" : "");
+    if (L->count > 0)
+        printf("%-13s width %d..%d, height %d..%d\n", "image size", s->min_w, s->max_w,
+               s->min_h, s->max_h);
+    print_histogram("classes", store_labels(r), L->count, store_num_classes(r),
+                    store_class_name, r);
+    print_histogram("domains", store_domains(r), L->count, store_num_domains(r),
+                    store_domain_name, r);
+    print_annotations(r, s);
+    if (s->distinct_groups > 0)
+        printf("%-13s %lld distinct\n", "groups", (long long)s->distinct_groups);
+}
+
+static int cmd_info(args *a)
+{
+    const char *path = NULL;
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        if (a->argv[a->i][0] == '-')
+            return unknown(a);
+        if (positional(a, &path))
+            return 1;
+    }
+    if (!path) {
+        fprintf(stderr, "pictor data info: which file? (FILE.h5)\n");
+        return 1;
+    }
+    char err[1024];
+    store_reader *r = store_open(path, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "pictor data info: %s\n", err);
+        return 1;
+    }
+    store_summary s;
+    if (store_summarize(r, &s, err, sizeof err)) {
+        fprintf(stderr, "pictor data info: %s\n", err);
+        store_close(r);
+        return 1;
+    }
+    struct stat st;
+    print_info(path, r, &s, stat(path, &st) == 0 ? (long long)st.st_size : -1);
+    store_close(r);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static const struct {
+    const char *name;
+    int (*run)(args *a);
+} COMMANDS[] = {
+    {"info", cmd_info},
+    {"import-idx", cmd_import_idx},
+    {"import-folder", cmd_import_folder},
+    {"import-masks", cmd_import_masks},
+};
+
+int cmd_data(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stderr);
+        return 1;
+    }
+    if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof COMMANDS / sizeof COMMANDS[0]; k++) {
+        if (!strcmp(argv[0], COMMANDS[k].name)) {
+            args a = {argc, argv, 0, COMMANDS[k].name};
+            return COMMANDS[k].run(&a);
+        }
+    }
+    fprintf(stderr, "pictor data: unknown command '%s' (info, import-idx, import-folder, "
+                    "import-masks)\n", argv[0]);
+    return 1;
+}
