@@ -101,3 +101,10 @@ void tst_rmtree(char *dir)
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(dir);
 }
+
+#ifdef PICTOR_SANITIZED
+/* LeakSanitizer: fontconfig (loaded by cairo to draw plot text) keeps its parsed configuration
+ * for the life of the process; that is not pictor's memory. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+#endif

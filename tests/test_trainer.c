@@ -107,6 +107,17 @@ static char *read_text(const char *rel)
     return b;
 }
 
+/* The last command's output, in a static buffer (for assertion messages: nothing to free). */
+static const char *output(void)
+{
+    static char buf[16384];
+    char *t = read_text("out.txt");
+    size_t n = strlen(t);
+    snprintf(buf, sizeof buf, "%s", n >= sizeof buf ? t + n - (sizeof buf - 1) : t);
+    free(t);
+    return buf;
+}
+
 static int exists(const char *rel)
 {
     char p[4200];
@@ -132,7 +143,7 @@ static void loss_at(const char *metrics, int step, char *out, size_t n)
 
 Test(trainer, learns_and_writes_a_complete_run_directory)
 {
-    cr_assert_eq(pictor("train cfg.yaml"), 0, "%s", read_text("out.txt"));
+    cr_assert_eq(pictor("train cfg.yaml"), 0, "%s", output());
     const char *files[] = {"runs/t/config.yaml", "runs/t/metrics.jsonl",
                            "runs/t/checkpoints/last.ckpt", "runs/t/checkpoints/best.ckpt",
                            "runs/t/weights.safetensors", "runs/t/plots"};
@@ -151,7 +162,7 @@ Test(trainer, learns_and_writes_a_complete_run_directory)
 
     /* eval prints one JSON line with the same accuracy as the run's best checkpoint */
     cr_assert_eq(pictor("eval cfg.yaml --weights runs/t/weights.safetensors"), 0, "%s",
-                 read_text("out.txt"));
+                 output());
     char *out = read_text("out.txt");
     cr_expect(strncmp(out, "{\"model_type\":\"classifier\"", 26) == 0, "%s", out);
     cr_expect(strstr(out, "\"accuracy\":") != NULL, "%s", out);
@@ -162,13 +173,13 @@ Test(trainer, resumed_run_reproduces_uninterrupted_losses_exactly)
 {
     cr_assert_eq(pictor("train cfg.yaml --set run.name=full --set train.max_steps=12 "
                         "--set train.eval_every=6 --set train.checkpoint_every=4"),
-                 0, "%s", read_text("out.txt"));
+                 0, "%s", output());
     cr_assert_eq(pictor("train cfg.yaml --set run.name=cut --set train.max_steps=7 "
                         "--set train.eval_every=6 --set train.checkpoint_every=4"),
-                 0, "%s", read_text("out.txt"));
+                 0, "%s", output());
     cr_assert_eq(pictor("train cfg.yaml --set run.name=cut --set train.max_steps=12 "
                         "--set train.eval_every=6 --set train.checkpoint_every=4 --resume auto"),
-                 0, "%s", read_text("out.txt"));
+                 0, "%s", output());
     char *full = read_text("runs/full/metrics.jsonl"), *cut = read_text("runs/cut/metrics.jsonl");
     for (int step = 1; step <= 12; step++) {
         char a[64], b[64];
@@ -229,7 +240,7 @@ Test(trainer, sigterm_writes_a_resumable_checkpoint)
     char args[256];
     snprintf(args, sizeof args, "train cfg.yaml --set run.name=sig --set train.max_steps=%d "
              "--resume auto", (int)cs.step + 2);
-    cr_expect_eq(pictor(args), 0, "%s", read_text("out.txt"));
+    cr_expect_eq(pictor(args), 0, "%s", output());
     char *out = read_text("out.txt");
     cr_expect(strstr(out, "resumed from") != NULL, "%s", out);
     free(out);
@@ -249,7 +260,7 @@ Test(trainer, nan_loss_stops_or_skips_by_config)
     cr_expect_eq(pictor("train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
                         "--set optim.weight_decay=10 --set optim.momentum=0 --set run.name=nan2 "
                         "--set train.nan_policy=skip --set train.max_steps=30"),
-                 0, "%s", read_text("out.txt"));
+                 0, "%s", output());
     out = read_text("out.txt");
     cr_expect(strstr(out, "skipped") != NULL, "%s", out);
     free(out);
@@ -292,7 +303,7 @@ Test(trainer, bad_inputs_exit_1_with_a_clear_message)
 Test(trainer, resume_refuses_changed_model_and_other_model_type)
 {
     cr_assert_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=2"), 0, "%s",
-                 read_text("out.txt"));
+                 output());
     cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=4 "
                         "--set model.width=8 --resume auto"),
                  1);
@@ -321,13 +332,13 @@ Test(trainer, resume_refuses_changed_model_and_other_model_type)
 Test(trainer, export_formats_load_in_pytorch)
 {
     cr_assert_eq(pictor("train cfg.yaml --set run.name=ex --set train.max_steps=3"), 0, "%s",
-                 read_text("out.txt"));
+                 output());
     const char *fmts[] = {"safetensors", "torch", "hdf5"};
     const char *ext[] = {"safetensors", "pt", "h5"};
     for (int i = 0; i < 3; i++) {
         char args[512];
         snprintf(args, sizeof args, "export runs/ex --format %s --out w.%s", fmts[i], ext[i]);
-        cr_expect_eq(pictor(args), 0, "%s", read_text("out.txt"));
+        cr_expect_eq(pictor(args), 0, "%s", output());
     }
     cr_expect_neq(pictor("export runs/ex --format onnx --out w.onnx"), 0);
     char args[4300];
@@ -347,7 +358,7 @@ Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
 {
     cr_assert_eq(pictor("train cfg.yaml --set run.name=fs --set train.max_steps=10 "
                         "--set train.eval_every=0 --set data.val=''"),
-                 0, "%s", read_text("out.txt"));
+                 0, "%s", output());
     /* the files may grow to 12 KiB: the config, logs and events fit, the checkpoint does not */
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
@@ -356,7 +367,7 @@ Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
              ">out.txt 2>&1",
              g_dir, PICTOR_BINARY_DIR);
     int st = system(cmd);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, read_text("out.txt"));
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, output());
     char *out = read_text("out.txt");
     cr_expect(strstr(out, "cannot write checkpoint") && strstr(out, "last.ckpt"), "%s", out);
     free(out);

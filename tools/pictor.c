@@ -110,3 +110,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "pictor: unknown command '%s' (try 'pictor help')\n", cmd);
     return 1;
 }
+
+#ifdef PICTOR_SANITIZED
+/* LeakSanitizer: fontconfig (loaded by cairo to draw plot text) keeps its parsed configuration
+ * for the life of the process; that is not pictor's memory. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+#endif
