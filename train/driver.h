@@ -70,6 +70,11 @@ typedef struct driver {
     void *(*create)(const drv_env *env, char *err, size_t errlen);
     /* Forward and loss: the total (a scalar tensor) and its terms; NULL with pt_error() set. */
     pt_tensor *(*loss)(void *self, const collated_batch *b, drv_terms *terms);
+    /* Optional: the backward pass of one micro-batch; NULL = backward of (total * scale). It must
+     * accumulate into the parameters' .grad as backward() does (grad accumulation). */
+    pt_status (*backward)(void *self, pt_tensor *total, const drv_terms *terms, double scale);
+    /* Optional: called before each optimizer step's loss with the step (0-based) and the total. */
+    void (*set_progress)(void *self, int64_t step, int64_t total);
     void (*eval_begin)(void *self);
     pt_status (*eval_batch)(void *self, const collated_batch *b);
     void (*eval_end)(void *self, drv_metrics *out);

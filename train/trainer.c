@@ -607,6 +607,8 @@ int trainer_train(const trainer_opts *o)
         for (int g = 0; g < n_groups; g++)
             pt_optim_set_lr(opt, g, c->optim.lr * factor);
         pt_optim_zero_grad(opt);
+        if (s.drv->set_progress)
+            s.drv->set_progress(s.model, step, total);
 
         /* forward, loss and backward over accum micro-batches */
         double step_loss = 0, step_terms[DRV_MAX_TERMS] = {0};
@@ -649,7 +651,9 @@ int trainer_train(const trainer_opts *o)
             }
             step_loss += lv / (double)accum;
             pt_status bst = PT_OK;
-            if (!bad_step) {
+            if (!bad_step && s.drv->backward) {
+                bst = s.drv->backward(s.model, loss, &terms, 1.0 / (double)accum);
+            } else if (!bad_step) {
                 pt_tensor *scaled = accum > 1 ? pt_div_s(loss, (double)accum) : loss;
                 bst = pt_backward(scaled, NULL, 0);
             }
