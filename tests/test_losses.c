@@ -1,0 +1,124 @@
+/*
+ * test_losses.c - losses/: the loss-difference update of seed 002 (the image-type head's
+ * parameters receive only dL2; the backbone and task head receive d(L1 - lambda*L2)), the
+ * lambda schedules, and the soft IoU loss against hand-computed values.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "helpers.h"
+#include "loss_difference.h"
+#include "soft_iou.h"
+
+TestSuite(losses, .init = tst_setup);
+
+typedef struct {
+    pt_tensor *x, *y, *t, *W, *A, *B;
+} tiny_model;
+
+static tiny_model tiny(void)
+{
+    pt_generator *g = pt_generator_new(7);
+    int64_t xs[2] = {5, 3}, ws[2] = {4, 3}, as[2] = {2, 4}, bs[2] = {3, 4}, n[1] = {5};
+    tiny_model m = {pt_randn(xs, 2, PT_F64, g), pt_randint(0, 2, n, 1, g), pt_randint(0, 3, n, 1, g),
+                    pt_randn(ws, 2, PT_F64, g), pt_randn(as, 2, PT_F64, g), pt_randn(bs, 2, PT_F64, g)};
+    pt_set_requires_grad(m.W, 1);
+    pt_set_requires_grad(m.A, 1);
+    pt_set_requires_grad(m.B, 1);
+    pt_generator_free(g);
+    return m;
+}
+
+/* L1 = CE(class head A(relu(W x)), y), L2 = CE(type head B(relu(W x)), t) */
+static void losses_of(const tiny_model *m, pt_tensor **l1, pt_tensor **l2)
+{
+    pt_tensor *f = pt_relu(pt_linear(m->x, m->W, NULL));
+    *l1 = pt_cross_entropy(pt_linear(f, m->A, NULL), m->y, NULL, -100, PT_REDUCE_MEAN, 0);
+    *l2 = pt_cross_entropy(pt_linear(f, m->B, NULL), m->t, NULL, -100, PT_REDUCE_MEAN, 0);
+}
+
+static pt_tensor *grad_of(pt_tensor *loss, pt_tensor *p)
+{
+    pt_tensor *g = NULL;
+    cr_assert_eq(pt_autograd_grad(&loss, 1, &p, 1, &g, 0, 0, 1), PT_OK, "%s", pt_error());
+    return g ? g : pt_zeros_like(p);
+}
+
+Test(losses, type_head_gets_dL2_backbone_and_task_head_get_dL1_minus_lambda_dL2)
+{
+    size_t mark = pt_scope_begin();
+    tiny_model m = tiny();
+    const double lambda = 0.7;
+    pt_tensor *l1, *l2;
+    /* expected gradients, each from its own graph */
+    losses_of(&m, &l1, &l2);
+    pt_tensor *eB = grad_of(l2, m.B);
+    losses_of(&m, &l1, &l2);
+    pt_tensor *eA = grad_of(l1, m.A);
+    losses_of(&m, &l1, &l2);
+    pt_tensor *eW1 = grad_of(l1, m.W);
+    losses_of(&m, &l1, &l2);
+    pt_tensor *eW2 = grad_of(l2, m.W);
+    pt_tensor *eW = pt_sub(eW1, pt_mul_s(eW2, lambda));
+
+    pt_tensor *main[2] = {m.W, m.A}, *type[1] = {m.B};
+    losses_of(&m, &l1, &l2);
+    cr_assert_eq(loss_difference_backward(l1, l2, lambda, 1.0, main, 2, type, 1), PT_OK, "%s",
+                 pt_error());
+    pt_tensor *gW = pt_grad(m.W), *gA = pt_grad(m.A), *gB = pt_grad(m.B);
+    cr_expect_leq(tst_max_abs_diff(gB, eB), 1e-12, "type head must get dL2 only");
+    cr_expect_leq(tst_max_abs_diff(gA, eA), 1e-12, "task head must get dL1 (L2 does not reach it)");
+    cr_expect_leq(tst_max_abs_diff(gW, eW), 1e-12, "backbone must get d(L1 - lambda L2)");
+    /* the two parts really differ: the backbone's gradient is not dL1 alone */
+    cr_expect_gt(tst_max_abs_diff(gW, eW1), 1e-3);
+
+    /* gradients accumulate across micro-batches, scaled */
+    losses_of(&m, &l1, &l2);
+    cr_assert_eq(loss_difference_backward(l1, l2, lambda, 0.5, main, 2, type, 1), PT_OK);
+    pt_tensor *gB2 = pt_grad(m.B);
+    cr_expect_leq(tst_max_abs_diff(gB2, pt_mul_s(eB, 1.5)), 1e-12);
+    pt_scope_end(mark);
+    cr_expect_eq(pt_live_tensors(), 0);
+}
+
+Test(losses, lambda_none_gives_plain_task_gradient)
+{
+    size_t mark = pt_scope_begin();
+    tiny_model m = tiny();
+    pt_tensor *l1, *l2;
+    losses_of(&m, &l1, &l2);
+    pt_tensor *eW1 = grad_of(l1, m.W);
+    pt_tensor *main[2] = {m.W, m.A}, *type[1] = {m.B};
+    losses_of(&m, &l1, &l2);
+    cr_assert_eq(loss_difference_backward(l1, l2, 0.0, 1.0, main, 2, type, 1), PT_OK);
+    cr_expect_leq(tst_max_abs_diff(pt_grad(m.W), eW1), 1e-12);
+    cr_expect(pt_has_grad(m.B), "the type head still learns in the baseline");
+    pt_scope_end(mark);
+}
+
+Test(losses, lambda_schedules)
+{
+    cr_expect_float_eq(loss_difference_lambda(0.5, LAMBDA_CONSTANT, 0.3), 0.5, 1e-15);
+    cr_expect_float_eq(loss_difference_lambda(1.0, LAMBDA_DANN, 0.0), 0.0, 1e-15);
+    cr_expect_float_eq(loss_difference_lambda(1.0, LAMBDA_DANN, 0.5), 2.0 / (1.0 + exp(-5.0)) - 1.0, 1e-15);
+    cr_expect_float_eq(loss_difference_lambda(2.0, LAMBDA_DANN, 1.0), 2.0 * (2.0 / (1.0 + exp(-10.0)) - 1.0), 1e-15);
+    cr_expect_float_eq(loss_difference_lambda(1.0, LAMBDA_DANN, 7.0), 2.0 / (1.0 + exp(-10.0)) - 1.0, 1e-15);
+}
+
+Test(losses, soft_iou_hand_values)
+{
+    /* one image 1x1x2x2: logits 0 -> p = 0.5 everywhere; target has 1 positive pixel:
+     * I = 0.5, U = sum(p + t - p t) = 2 + 1 - 0.5 = 2.5, loss = 1 - 0.5/2.5 = 0.8 */
+    float lz[4] = {0, 0, 0, 0}, tv[4] = {1, 0, 0, 0};
+    int64_t s[4] = {1, 1, 2, 2};
+    pt_tensor *l = tst_f32(lz, s, 4), *t = tst_f32(tv, s, 4);
+    pt_tensor *loss = loss_soft_iou(l, t, 0.0);
+    cr_expect_float_eq(pt_item_or_nan(loss), 0.8, 1e-6);
+    /* confident and right: loss near 0; confident and wrong: near 1 */
+    float good[4] = {20, -20, -20, -20}, bad[4] = {-20, 20, 20, 20};
+    pt_tensor *lg = tst_f32(good, s, 4), *lb = tst_f32(bad, s, 4);
+    pt_tensor *a = loss_soft_iou(lg, t, 1e-6), *b = loss_soft_iou(lb, t, 1e-6);
+    cr_expect_lt(pt_item_or_nan(a), 1e-5);
+    cr_expect_gt(pt_item_or_nan(b), 0.99999);
+    pt_free(l), pt_free(t), pt_free(loss), pt_free(lg), pt_free(lb), pt_free(a), pt_free(b);
+}
