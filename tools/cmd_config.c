@@ -87,6 +87,10 @@ static int choose_model_table(cfg_doc *doc, settings_extra *x, void **model_cfg)
     x->n = 1;
     x->secs[0] = d->model_section;
     x->structs[0] = *model_cfg;
+    for (int i = 0; i < d->n_more_sections && x->n < SETTINGS_MAX_EXTRA; i++, x->n++) {
+        x->secs[x->n] = d->more_sections[i];
+        x->structs[x->n] = *model_cfg;
+    }
     return 0;
 }
 

@@ -55,6 +55,10 @@ typedef struct {
     int in_channels;         /* of the images the loader delivers */
     int image_h, image_w;    /* their size when fixed (data.image_size or a RAW store), else 0 */
     int num_classes;         /* from the dataset's class names (0 if none) */
+    int num_domains;         /* from the dataset's domain names (0 if none) */
+    const char *const *class_names;  /* num_classes names, or NULL */
+    const char *const *domain_names; /* num_domains names, or NULL */
+    const char *run_dir;     /* evaluation reports go to its plots/ folder */
 } drv_env;
 
 typedef struct driver {
@@ -62,6 +66,9 @@ typedef struct driver {
     const char *summary;     /* one line for `pictor help` */
     const cfg_section *model_section;  /* model.* keys */
     size_t model_cfg_size;
+    /* further sections bound into the same struct (offsets relative to it), e.g. "adversarial" */
+    const cfg_section *const *more_sections;
+    int n_more_sections;
     const char *const *export_exclude; /* training-only name prefixes */
     int n_export_exclude;
 

@@ -7,9 +7,11 @@
 #include "driver.h"
 
 extern const driver drv_classifier;
+extern const driver drv_multidomain;
 
 static const driver *const registry[] = {
     &drv_classifier,
+    &drv_multidomain,
 };
 
 #define N_DRIVERS ((int)(sizeof registry / sizeof registry[0]))

@@ -162,6 +162,10 @@ static int session_open(session *s, const trainer_opts *o, int need_train, char 
         return EXIT_INTERNAL;
     }
     settings_extra x = {.n = 1, .secs = {s->drv->model_section}, .structs = {s->model_cfg}};
+    for (int i = 0; i < s->drv->n_more_sections && x.n < SETTINGS_MAX_EXTRA; i++, x.n++) {
+        x.secs[x.n] = s->drv->more_sections[i];
+        x.structs[x.n] = s->model_cfg;
+    }
     if (settings_bind(&s->cfg, doc, &x, err, errlen) != 0) {
         free(s->model_cfg);
         s->model_cfg = NULL;
@@ -201,6 +205,10 @@ static int session_open(session *s, const trainer_opts *o, int need_train, char 
     s->env.val = s->val;
     s->env.in_channels = lay->o.channels;
     s->env.num_classes = store_num_classes(any);
+    s->env.num_domains = store_num_domains(any);
+    s->env.class_names = store_class_names(any);
+    s->env.domain_names = store_domain_names(any);
+    s->env.run_dir = s->run_dir;
     if (c->data.image_size > 0)
         s->env.image_h = s->env.image_w = (int)c->data.image_size;
     else if (lay->o.images == STORE_RAW)
