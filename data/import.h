@@ -6,7 +6,9 @@
  * stored encoded as they are, after checking that they decode), and the image+mask folder importer (two folders of files
  * with the same stems; masks binarised and stored as PNG, a mask saved at a lower resolution
  * (same aspect ratio within 2%) resized to its image first; optionally the class and a photo id
- * from the file name, as in COCO_MVal). The COCO instances-JSON importer will join them.
+ * from the file name, as in COCO_MVal), and the COCO instances-JSON importer (images stored
+ * as they are, one item per photo, its object instances with class, polygons and masks:
+ * data/import_coco.c).
  *
  * Common behaviour
  *   - Files are visited in sorted (byte-wise) order; class and domain names are sorted, so a
@@ -39,6 +41,12 @@ typedef struct {
     char **skipped_files;  /* skipped entries, "path/in/root.jpg (reason)", in visiting order */
     int64_t resized_masks; /* import_masks: masks stored at another scale, resized to the image */
     int n_classes, n_domains;
+    /* import_coco only (seen counts the JSON's images; seen = written + skipped + empty_dropped
+     * when limit did not stop the import early): */
+    int64_t instances;      /* instances written */
+    int64_t crowd_skipped;  /* iscrowd annotations left out (IMPORT_CROWD_SKIP) */
+    int64_t tiny_dropped;   /* instances with fewer than min_area mask pixels, left out */
+    int64_t empty_dropped;  /* images left without instances, not written (keep_empty == 0) */
 } import_report;
 
 /* Options every importer takes. */
@@ -80,9 +88,33 @@ typedef struct {
     int channels;           /* 3 (default when 0) or 1 */
 } import_masks_options;
 
+/* What to do with COCO's iscrowd regions (RLE masks over groups of objects). */
+typedef enum {
+    IMPORT_CROWD_SKIP = 0, /* leave them out (counted in the report) */
+    IMPORT_CROWD_KEEP = 1  /* store them as ordinary instances (mask only; the layout has no
+                              iscrowd column, so a reader cannot tell them apart) */
+} import_crowd;
+
+/* The importer's default minimum instance area (mask pixels) used by `pictor data import-coco`. */
+#define IMPORT_COCO_MIN_AREA 16
+
+typedef struct {
+    import_common common;
+    const char *json;   /* the instances JSON (images, annotations, categories) */
+    const char *images; /* the image folder: each image's "file_name" is relative to it */
+    import_crowd crowd;
+    int64_t min_area;   /* drop instances with fewer mask pixels (0: keep all; empty masks are
+                           always dropped) */
+    int keep_empty;     /* write images that end with no instance (default: drop, counted) */
+    int channels;       /* 3 (default when 0) or 1 */
+} import_coco_options;
+
 int import_idx(const import_idx_options *o, import_report *rep, char *err, size_t errlen);
 int import_folder(const import_folder_options *o, import_report *rep, char *err, size_t errlen);
 int import_masks(const import_masks_options *o, import_report *rep, char *err, size_t errlen);
+/* The COCO instances JSON: see import_coco.c for the rules (category ids -> contiguous class
+ * ids in id order, polygons and RLE, iscrowd, tiny objects, empty images, error messages). */
+int import_coco(const import_coco_options *o, import_report *rep, char *err, size_t errlen);
 
 /* Print the summary: "wrote OUT: N items" and, when files were skipped,
  * "skipped 2 of 230 files: a.jpg (truncated JPEG), b.png (no mask)" (one per line past 10). */
