@@ -7,8 +7,16 @@
  *   pictor data import-folder ROOT [--layout auto|class|domain] [--grey] [--limit N] --out FILE.h5
  *   pictor data import-masks ROOT [--images DIR] [--masks DIR] [--class-from-prefix] [--grey]
  *                            [--limit N] --out FILE.h5
+ *   pictor data import-coco --json FILE --images DIR [--crowd skip|keep] [--min-area N]
+ *                           [--keep-empty] [--grey] [--limit N] --out FILE.h5
  *
- * Owns: argument parsing, the printing of `info`, and SIGINT/SIGTERM during imports (the import
+ *   pictor data synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]
+ *                           [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]
+ *                           [--cut-gaps MAX [--gaps-csv FILE]]
+ *   pictor data filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]
+ *                               [--tolerance PX] [--domain NAME]
+ *
+ * Owns: argument parsing, the printing of `info`, the histogram of `filter-sketches`, and SIGINT/SIGTERM during imports (the import
  * stops between two files and removes its temp file). Exit status: 0 success, 1 user error (bad
  * arguments, missing or corrupt file) with one message, 2 internal error, 130 interrupted.
  */
@@ -21,7 +29,10 @@
 
 #include "commands.h"
 #include "import.h"
+#include "plot.h"
+#include "sketch_filter.h"
 #include "store.h"
+#include "synth_domains.h"
 
 static void usage(FILE *f)
 {
@@ -40,6 +51,33 @@ static void usage(FILE *f)
         "               [--limit N] --out FILE.h5\n"
         "                                     ROOT/images/<stem>.jpg + ROOT/masks/<stem>.png;\n"
         "                                     --class-from-prefix: <class><NN>_<photo id> names\n"
+        "  import-coco --json FILE --images DIR [--crowd skip|keep] [--min-area N]\n"
+        "              [--keep-empty] [--grey] [--limit N] --out FILE.h5\n"
+        "                                     COCO instances JSON: one item per image with its\n"
+        "                                     instances (class, polygons, masks; group = image\n"
+        "                                     id). --crowd: iscrowd regions left out (skip,\n"
+        "                                     default) or kept as instances; --min-area: drop\n"
+        "                                     instances under N mask pixels (default 16);\n"
+        "                                     --keep-empty: also write images left without\n"
+        "                                     instances (default: dropped and counted)\n"
+        "  synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]\n"
+        "              [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]\n"
+        "                                     Fashion-MNIST as photo, hand_drawn and cartoon\n"
+        "                                     (domains 0-2) at PX x PX (default 64), silhouette\n"
+        "                                     masks; --n source items (default: all), each in\n"
+        "                                     all three domains (or one: item i in domain i %% 3)\n"
+        "              [--cut-gaps MAX [--gaps-csv FILE]]\n"
+        "                                     validation data for filter-sketches: cut an\n"
+        "                                     outline gap of 0, 5, ..., MAX*100%% into every\n"
+        "                                     hand drawing; FILE lists index,source_item,gap\n"
+        "  filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]\n"
+        "              [--tolerance PX] [--domain NAME]\n"
+        "                                     drop hand drawings (domain NAME, default\n"
+        "                                     hand_drawn; every item if IN has no domain names)\n"
+        "                                     whose strokes cover less than X (default 0.9) of\n"
+        "                                     the mask's outline within PX (default 2) pixels;\n"
+        "                                     DIR gets scores.csv, histogram.png,\n"
+        "                                     contact_sheet.png (rejected), summary.txt\n"
         "\n"
         "Imports skip unreadable or undecodable files (listed at the end) and write FILE.h5\n"
         "only when complete. Exit status: 0 ok, 1 user error, 2 internal error, 130 interrupted.\n");
@@ -263,6 +301,92 @@ static int cmd_import_masks(args *a)
     return finish_import(rc, o.common.out, &rep, err);
 }
 
+static int parse_min_area(args *a, int64_t *min_area)
+{
+    const char *v = value(a);
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < 0) {
+        fprintf(stderr, "pictor data %s: --min-area expects a pixel count >= 0, got '%s'\n",
+                a->cmd, v);
+        return -1;
+    }
+    *min_area = n;
+    return 0;
+}
+
+/* What the COCO importer dropped, after the common summary. */
+static void print_coco_counts(const import_coco_options *o, const import_report *rep)
+{
+    printf("instances: %lld written", (long long)rep->instances);
+    if (rep->tiny_dropped > 0)
+        printf("; %lld under %lld px of mask area dropped (--min-area)",
+               (long long)rep->tiny_dropped, (long long)o->min_area);
+    if (rep->crowd_skipped > 0)
+        printf("; %lld crowd regions left out (--crowd skip)", (long long)rep->crowd_skipped);
+    printf("\n");
+    if (rep->empty_dropped > 0)
+        printf("dropped %lld images without instances (--keep-empty keeps them)\n",
+               (long long)rep->empty_dropped);
+}
+
+static int cmd_import_coco(args *a)
+{
+    import_coco_options o = {.crowd = IMPORT_CROWD_SKIP, .min_area = IMPORT_COCO_MIN_AREA,
+                             .channels = 3};
+    common_init(&o.common);
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        const char *opt = a->argv[a->i];
+        if (!strcmp(opt, "--json")) {
+            if (!(o.json = value(a))) return 1;
+        } else if (!strcmp(opt, "--images")) {
+            if (!(o.images = value(a))) return 1;
+        } else if (!strcmp(opt, "--crowd")) {
+            const char *v = value(a);
+            if (!v) return 1;
+            if (!strcmp(v, "skip")) o.crowd = IMPORT_CROWD_SKIP;
+            else if (!strcmp(v, "keep")) o.crowd = IMPORT_CROWD_KEEP;
+            else {
+                fprintf(stderr, "pictor data import-coco: --crowd expects skip or keep, got "
+                                "'%s'\n", v);
+                return 1;
+            }
+        } else if (!strcmp(opt, "--min-area")) {
+            if (parse_min_area(a, &o.min_area)) return 1;
+        } else if (!strcmp(opt, "--keep-empty")) {
+            o.keep_empty = 1;
+        } else if (!strcmp(opt, "--grey")) {
+            o.channels = 1;
+        } else if (!strcmp(opt, "--limit")) {
+            if (parse_limit(a, &o.common.limit)) return 1;
+        } else if (!strcmp(opt, "--out")) {
+            if (!(o.common.out = value(a))) return 1;
+        } else {
+            return unknown(a);
+        }
+    }
+    if (!o.json || !o.images) {
+        fprintf(stderr, "pictor data import-coco: --json FILE and --images DIR are required\n");
+        return 1;
+    }
+    if (check_out(a, o.common.out))
+        return 1;
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = import_coco(&o, &rep, err, sizeof err);
+    if (rc == IMPORT_OK) {
+        import_report_print(stdout, o.common.out, &rep);
+        print_coco_counts(&o, &rep);
+        import_report_free(&rep);
+        return rc;
+    }
+    return finish_import(rc, o.common.out, &rep, err);
+}
+
 /* ---------------------------------------------------------------- info */
 
 static void print_size(FILE *f, long long bytes)
@@ -396,6 +520,202 @@ static int cmd_info(args *a)
     return 0;
 }
 
+/* ---------------------------------------------------------------- synth, filter-sketches */
+
+/* A number option: strtod / strtoll with a range. */
+static int parse_double(args *a, double lo, double hi, double *out)
+{
+    const char *opt = a->argv[a->i], *v = value(a);
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
+        fprintf(stderr, "pictor data %s: %s expects a number in [%g, %g], got '%s'\n", a->cmd,
+                opt, lo, hi, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_int(args *a, long long lo, long long hi, long long *out)
+{
+    const char *opt = a->argv[a->i], *v = value(a);
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi) {
+        fprintf(stderr, "pictor data %s: %s expects an integer in [%lld, %lld], got '%s'\n",
+                a->cmd, opt, lo, hi, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* pictor data synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]
+ *                  [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]
+ *                  [--cut-gaps MAX [--gaps-csv FILE]] */
+static int cmd_synth(args *a)
+{
+    synth_fmnist_options o = {.train = 1, .size = SYNTH_DEFAULT_SIZE};
+    common_init(&o.common);
+    const char *kind = NULL;
+    long long v;
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        const char *opt = a->argv[a->i];
+        if (!strcmp(opt, "--out")) {
+            if (!(o.common.out = value(a))) return 1;
+        } else if (!strcmp(opt, "--split")) {
+            const char *s = value(a);
+            if (!s) return 1;
+            if (strcmp(s, "train") && strcmp(s, "test")) {
+                fprintf(stderr, "pictor data synth: --split expects train or test, got '%s'\n",
+                        s);
+                return 1;
+            }
+            o.train = !strcmp(s, "train");
+        } else if (!strcmp(opt, "--n")) {
+            if (parse_int(a, 1, INT64_MAX, &v)) return 1;
+            o.common.limit = v;
+        } else if (!strcmp(opt, "--seed")) {
+            if (parse_int(a, 0, INT64_MAX, &v)) return 1;
+            o.seed = (uint64_t)v;
+        } else if (!strcmp(opt, "--size")) {
+            if (parse_int(a, SYNTH_MIN_SIZE, SYNTH_MAX_SIZE, &v)) return 1;
+            o.size = (int)v;
+        } else if (!strcmp(opt, "--preview")) {
+            if (!(o.preview = value(a))) return 1;
+        } else if (!strcmp(opt, "--one-domain-per-item")) {
+            o.one_domain_per_item = 1;
+        } else if (!strcmp(opt, "--cut-gaps")) {
+            if (parse_double(a, 0, 1, &o.cut_gaps)) return 1;
+        } else if (!strcmp(opt, "--gaps-csv")) {
+            if (!(o.gaps_csv = value(a))) return 1;
+        } else if (!strcmp(opt, "--dir")) {
+            if (!(o.dir = value(a))) return 1;
+        } else if (opt[0] == '-') {
+            return unknown(a);
+        } else if (positional(a, &kind)) {
+            return 1;
+        }
+    }
+    if (!kind || strcmp(kind, "fmnist-domains")) {
+        fprintf(stderr, "pictor data synth: which data set? (KIND: fmnist-domains)%s%s\n",
+                kind ? "; got " : "", kind ? kind : "");
+        return 1;
+    }
+    if (check_out(a, o.common.out))
+        return 1;
+    if (o.gaps_csv && !(o.cut_gaps > 0)) {
+        fprintf(stderr, "pictor data synth: --gaps-csv needs --cut-gaps MAX (> 0)\n");
+        return 1;
+    }
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = synth_fmnist_domains(&o, &rep, err, sizeof err);
+    if (rc == IMPORT_OK && o.preview)
+        printf("preview: %s\n", o.preview);
+    return finish_import(rc, o.common.out, &rep, err);
+}
+
+/* histogram.png: counts of completeness in 50 bins over [0, 1] as a step line, and the
+ * threshold as a vertical line. */
+static int write_score_histogram(const sketch_filter_options *o, const sketch_filter_report *rep)
+{
+    enum { BINS = 50 };
+    double count[BINS] = {0}, top = 1;
+    for (int64_t k = 0; k < rep->screened; k++) {
+        int b = (int)(rep->score[k] * BINS);
+        count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b] += 1;
+    }
+    for (int b = 0; b < BINS; b++)
+        top = count[b] > top ? count[b] : top;
+    /* a step outline: both ends of every bin (nudged apart: points with one x are merged) */
+    double x[2 * BINS], y[2 * BINS], tx[2], ty[2];
+    for (int b = 0; b < BINS; b++) {
+        x[2 * b] = (double)b / BINS + 1e-7, y[2 * b] = count[b];
+        x[2 * b + 1] = (double)(b + 1) / BINS - 1e-7, y[2 * b + 1] = count[b];
+    }
+    tx[0] = o->min_completeness - 1e-7, ty[0] = 0;
+    tx[1] = o->min_completeness + 1e-7, ty[1] = top * 1.05;
+    char thr[64], title[256], xlabel[128];
+    snprintf(thr, sizeof thr, "threshold %g (below: dropped)", o->min_completeness);
+    snprintf(title, sizeof title, "outline completeness of %lld hand drawings: kept %lld, "
+             "dropped %lld", (long long)rep->screened, (long long)(rep->screened - rep->dropped),
+             (long long)rep->dropped);
+    snprintf(xlabel, sizeof xlabel, "completeness (tolerance %d px), bins of 0.02", o->tolerance);
+    plot_series s[2] = {{"drawings per bin", x, y, 2 * BINS}, {thr, tx, ty, 2}};
+    plot_chart c = {.title = title, .xlabel = xlabel, .ylabel = "drawings", .series = s,
+                    .nseries = 2, .smoothing = 0, .x_min = 0, .x_max = 1};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/histogram.png", o->report_dir);
+    if (plot_chart_png(&c, path) != PT_OK) {
+        fprintf(stderr, "pictor data filter-sketches: %s: %s\n", path, pt_error());
+        return 2;
+    }
+    return 0;
+}
+
+/* pictor data filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]
+ *                             [--tolerance PX] [--domain NAME] */
+static int cmd_filter_sketches(args *a)
+{
+    sketch_filter_options o = {.min_completeness = SKETCH_DEFAULT_MIN_COMPLETENESS,
+                               .tolerance = SKETCH_DEFAULT_TOLERANCE,
+                               .domain = SKETCH_DEFAULT_DOMAIN, .progress = stderr,
+                               .cancel = &g_interrupted};
+    long long v;
+    for (a->i = 1; a->i < a->argc; a->i++) {
+        const char *opt = a->argv[a->i];
+        if (!strcmp(opt, "--out")) {
+            if (!(o.out = value(a))) return 1;
+        } else if (!strcmp(opt, "--report")) {
+            if (!(o.report_dir = value(a))) return 1;
+        } else if (!strcmp(opt, "--min-completeness")) {
+            if (parse_double(a, 0, 1, &o.min_completeness)) return 1;
+        } else if (!strcmp(opt, "--tolerance")) {
+            if (parse_int(a, 0, SKETCH_MAX_TOLERANCE, &v)) return 1;
+            o.tolerance = (int)v;
+        } else if (!strcmp(opt, "--domain")) {
+            if (!(o.domain = value(a))) return 1;
+        } else if (opt[0] == '-') {
+            return unknown(a);
+        } else if (positional(a, &o.in)) {
+            return 1;
+        }
+    }
+    if (!o.in) {
+        fprintf(stderr, "pictor data filter-sketches: which file? (IN.h5)\n");
+        return 1;
+    }
+    if (check_out(a, o.out))
+        return 1;
+    if (!o.report_dir) {
+        fprintf(stderr, "pictor data filter-sketches: --report DIR is required\n");
+        return 1;
+    }
+    catch_signals();
+    sketch_filter_report rep;
+    char err[1024];
+    int rc = sketch_filter_file(&o, &rep, err, sizeof err);
+    if (rc == 0)
+        rc = write_score_histogram(&o, &rep);
+    if (rc == 0)
+        printf("%s\nreport: %s/{scores.csv,histogram.png,contact_sheet.png,summary.txt}\n",
+               rep.summary, o.report_dir);
+    else if (*err)
+        fprintf(stderr, "pictor data filter-sketches: %s\n", err);
+    sketch_filter_report_free(&rep);
+    plot_release_caches();
+    return rc;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct {
@@ -406,6 +726,9 @@ static const struct {
     {"import-idx", cmd_import_idx},
     {"import-folder", cmd_import_folder},
     {"import-masks", cmd_import_masks},
+    {"import-coco", cmd_import_coco},
+    {"synth", cmd_synth},
+    {"filter-sketches", cmd_filter_sketches},
 };
 
 int cmd_data(int argc, char **argv)
@@ -425,6 +748,6 @@ int cmd_data(int argc, char **argv)
         }
     }
     fprintf(stderr, "pictor data: unknown command '%s' (info, import-idx, import-folder, "
-                    "import-masks)\n", argv[0]);
+                    "import-masks, import-coco, synth, filter-sketches)\n", argv[0]);
     return 1;
 }
