@@ -20,6 +20,15 @@
 #include "runlog.h"
 #include "plot.h"
 #include "tbevents.h"
+#include "image.h"
+#include "import.h"
+#include "raster.h"
+#include "rle.h"
+#include "synth_domains.h"
+#include "sketch_filter.h"
+#include "contact_sheet.h"
+#include "soft_iou.h"
+#include "loss_difference.h"
 
 int pictor_header_check(void);
 int pictor_header_check(void) { return (int)sizeof(pt_optim_options); }
