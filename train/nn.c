@@ -318,6 +318,26 @@ pt_status nn_init_kaiming_normal_fan_out(pt_tensor *t, pt_generator *g)
     return st;
 }
 
+pt_status nn_init_normal(pt_tensor *t, double mean, double std, pt_generator *g)
+{
+    if (!(std >= 0)) {
+        pt_error_set("nn_init_normal: std must be >= 0 (got %g)", std);
+        return PT_ERR;
+    }
+    pt_no_grad_begin();
+    pt_status st = pt_normal_(t, mean, std, g);
+    pt_no_grad_end();
+    return st;
+}
+
+pt_status nn_init_constant(pt_tensor *t, double value)
+{
+    pt_no_grad_begin();
+    pt_status st = pt_fill_(t, value);
+    pt_no_grad_end();
+    return st;
+}
+
 /* ---- conv2d */
 
 static pt_tensor *conv2d_forward(nn_module *m, const pt_tensor *x)

@@ -132,5 +132,8 @@ nn_module *nn_seq_child(const nn_module *seq, int i);
 /* PyTorch's default for conv/linear weights: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), ..). */
 pt_status nn_init_default_uniform(pt_tensor *t, int64_t fan_in, pt_generator *g);
 pt_status nn_init_kaiming_normal_fan_out(pt_tensor *t, pt_generator *g); /* relu gain */
+/* normal_(mean, std) and fill_(value), outside autograd (for parameters that require grad). */
+pt_status nn_init_normal(pt_tensor *t, double mean, double std, pt_generator *g);
+pt_status nn_init_constant(pt_tensor *t, double value);
 
 #endif

@@ -35,3 +35,24 @@ echo "shim_step_speed_vs_python=$ratio"
 if [ -x "$build/bench_store_read" ]; then
     "$build/bench_store_read"
 fi
+
+# The multidomain backbone: one mobilenet_v3_small training step (batch 32, 3x96x96, 10 classes,
+# cross entropy, SGD with momentum) against torchvision's in Python, interleaved as above.
+if [ -x "$build/bench_mobilenetv3_step" ]; then
+    mb_c=""; mb_py=""
+    i=0
+    while [ "$i" -lt "$rounds" ]; do
+        c=$("$build/bench_mobilenetv3_step" --threads "$threads" --steps 10 | sed -n 's/^c_step_ms=//p')
+        p=$($py "$here/mobilenetv3_step.py" --threads "$threads" --steps 10 | sed -n 's/^py_step_ms=//p')
+        echo "round $((i + 1)): pictor ${c} ms/step, python ${p} ms/step (mobilenet_v3_small, batch 32, 3x96x96, $threads threads)"
+        mb_c="$mb_c$c
+"
+        mb_py="$mb_py$p
+"
+        i=$((i + 1))
+    done
+    cb=$(printf '%s' "$mb_c" | best)
+    pb=$(printf '%s' "$mb_py" | best)
+    ratio=$(awk -v p="$pb" -v c="$cb" 'BEGIN { printf "%.3f", p / c }')
+    echo "multidomain_step_speed_vs_python=$ratio"
+fi
