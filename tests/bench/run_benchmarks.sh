@@ -1,21 +1,23 @@
 #!/bin/sh
 # run_benchmarks.sh BUILD_DIR - the benchmark target. Runs each benchmark against its reference in
 # the same script, interleaved over several rounds (the machine is shared and noisy), and prints
-# a ratio per benchmark: the best reference time over the best pictor time (higher is better).
+# a ratio per benchmark: the median reference time over the median pictor time, each round's time
+# being that run's median step (higher is better).
 set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 threads=${PICTOR_BENCH_THREADS:-$(nproc)}
-rounds=${PICTOR_BENCH_ROUNDS:-3}
+rounds=${PICTOR_BENCH_ROUNDS:-5}
 py=/usr/bin/python3
 
-best() { sort -g | head -n 1; }
+# the median of the numbers on stdin (one per line)
+best() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 c_times=""; py_times=""
 i=0
 while [ "$i" -lt "$rounds" ]; do
-    c=$("$build/bench_shim_step" --threads "$threads" | sed -n 's/^c_step_ms=//p')
-    p=$($py "$here/shim_step.py" --threads "$threads" | sed -n 's/^py_step_ms=//p')
+    c=$("$build/bench_shim_step" --threads "$threads" --steps 60 | sed -n 's/^c_step_ms=//p')
+    p=$($py "$here/shim_step.py" --threads "$threads" --steps 60 | sed -n 's/^py_step_ms=//p')
     echo "round $((i + 1)): pictor ${c} ms/step, python ${p} ms/step (small CNN, batch 64, $threads threads)"
     c_times="$c_times$c
 "
