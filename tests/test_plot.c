@@ -26,29 +26,6 @@
 
 static char *g_dir;
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char child[4096];
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static void setup(void)
 {
     pt_error_clear();
@@ -59,9 +36,7 @@ static void setup(void)
 static void teardown(void)
 {
     plot_release_caches();
-    if (g_dir)
-        remove_tree(g_dir);
-    free(g_dir);
+    tst_rmtree(g_dir);
     g_dir = NULL;
 }
 

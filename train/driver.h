@@ -88,6 +88,9 @@ typedef struct driver {
     void (*destroy)(void *self);
 } driver;
 
+/* data.normalize as the collate's normalisation. */
+norm_kind drv_norm_of(const settings *c);
+
 /* The registered drivers. */
 const driver *driver_find(const char *type);
 int driver_count(void);

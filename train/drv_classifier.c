@@ -36,9 +36,7 @@ typedef struct {
 static collate_config classifier_collate(const drv_env *env)
 {
     collate_config c = {0};
-    c.norm = env->cfg->data.normalize == SETTINGS_NORM_SYMMETRIC ? NORM_SYMMETRIC
-             : env->cfg->data.normalize == SETTINGS_NORM_NONE    ? NORM_NONE
-                                                                 : NORM_UNIT;
+    c.norm = drv_norm_of(env->cfg);
     c.mask = COLLATE_MASK_NONE;
     return c;
 }

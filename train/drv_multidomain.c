@@ -240,9 +240,7 @@ static collate_config md_collate(const drv_env *env)
     const md_cfg *c = env->model_cfg;
     collate_config cc;
     memset(&cc, 0, sizeof cc);
-    cc.norm = env->cfg->data.normalize == SETTINGS_NORM_SYMMETRIC ? NORM_SYMMETRIC
-              : env->cfg->data.normalize == SETTINGS_NORM_NONE    ? NORM_NONE
-                                                                  : NORM_UNIT;
+    cc.norm = drv_norm_of(env->cfg);
     cc.mask = c->model.task == TASK_SALIENCY ? COLLATE_MASK_FLOAT : COLLATE_MASK_NONE;
     return cc;
 }

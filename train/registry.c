@@ -52,3 +52,12 @@ double drv_metrics_get(const drv_metrics *m, const char *name)
             return m->value[i];
     return NAN;
 }
+
+norm_kind drv_norm_of(const settings *c)
+{
+    switch (c->data.normalize) {
+    case SETTINGS_NORM_SYMMETRIC: return NORM_SYMMETRIC;
+    case SETTINGS_NORM_NONE: return NORM_NONE;
+    default: return NORM_UNIT;
+    }
+}
