@@ -2,7 +2,8 @@
  * test_multidomain.c - the `multidomain` driver end to end through `pictor` on a small
  * fmnist-domains set: both tasks train; evaluation reports per-domain accuracy (or IoU), the
  * type-head accuracy and the feature-distance ratio; the held-out domain is reported; the
- * exported weights leave the image-type head out. (The update rule itself is tested in
+ * exported weights leave the image-type head out and load into torchvision's mobilenet_v3_small
+ * with strict=True, giving pictor's logits. (The update rule itself is tested in
  * test_losses.c.)
  */
 #include <criterion/criterion.h>
@@ -11,7 +12,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "collate.h"
 #include "helpers.h"
+#include "mobilenetv3.h"
+#include "store.h"
 
 static char *g_dir;
 
@@ -37,6 +41,55 @@ static const char *text(const char *rel)
     return buf;
 }
 
+/* Rebuild the exported model in C (strict load: the export holds exactly torchvision's names),
+ * compute eval-mode logits of 12 dataset images, and let torchvision do the same. */
+static void check_export_in_torchvision(const char *weights)
+{
+    nn_store *s = nn_store_new(0);
+    mbv3 m;
+    mbv3_config c = mbv3_defaults(MBV3_SMALL);
+    c.width_mult = 0.5;
+    c.num_classes = 10;
+    cr_assert_eq(mbv3_init(&m, s, NULL, c), PT_OK, "%s", pt_error());
+    pt_dict *w = pt_safetensors_load(weights);
+    cr_assert_not_null(w, "%s", pt_error());
+    cr_assert_eq(nn_store_load_state_dict(s, w, 1), PT_OK, "%s", pt_error());
+    char path[4300], err[512];
+    snprintf(path, sizeof path, "%s/d.h5", g_dir);
+    store_reader *r = store_open(path, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    sample items[12];
+    for (int i = 0; i < 12; i++) {
+        sample_init(&items[i]);
+        cr_assert_eq(store_read(r, i * 5, STORE_IMAGE, &items[i], err, sizeof err), 0, "%s", err);
+    }
+    collate_config cc = {0};
+    cc.norm = NORM_UNIT;
+    collated_batch b;
+    cr_assert_eq(collate_samples(&cc, items, 12, &b, err, sizeof err), 0, "%s", err);
+    nn_store_set_training(s, 0);
+    pt_no_grad_begin();
+    pt_tensor *logits = mbv3_logits(&m, b.images);
+    pt_no_grad_end();
+    cr_assert_not_null(logits, "%s", pt_error());
+    pt_dict *io = pt_dict_new();
+    pt_dict_put(io, "x", pt_alias(b.images));
+    pt_dict_put(io, "logits", logits);
+    snprintf(path, sizeof path, "%s/io.safetensors", g_dir);
+    cr_assert_eq(pt_safetensors_save(io, path), PT_OK, "%s", pt_error());
+    char args[9000];
+    snprintf(args, sizeof args, "'%s' '%s' 0.5", weights, path);
+    cr_expect_eq(tst_python("check_multidomain_export.py", args), 0);
+    pt_dict_free(io);
+    collated_batch_free(&b);
+    for (int i = 0; i < 12; i++)
+        sample_free(&items[i]);
+    store_close(r);
+    pt_dict_free(w);
+    mbv3_free(&m);
+    nn_store_free(s);
+}
+
 static void setup(void)
 {
     tst_setup();
@@ -50,7 +103,8 @@ static void setup(void)
                "model: {type: multidomain, width_mult: 0.5, type_head_width: 16}\n"
                "adversarial: {mode: loss_difference, lambda: 0.5, schedule: dann}\n"
                "data: {train: d.h5, val: d.h5, sampler: balanced, workers: 1}\n"
-               "train: {max_steps: 2, batch_size: 12, log_every: 1, threads: 1}\n");
+               "train: {max_steps: 4, batch_size: 12, log_every: 1, threads: 1}\n"
+               "optim: {lr: 0.01}\n");
     fclose(f);
 }
 
@@ -79,6 +133,10 @@ Test(multidomain, classify_trains_evaluates_and_exports_without_type_head)
     cr_expect_not_null(pt_dict_get(w, "features.0.0.weight"));
     cr_expect_str_eq(pt_dict_meta(w, "model_type"), "multidomain");
     pt_dict_free(w);
+    /* the export loads into torchvision's mobilenet_v3_small and gives pictor's logits */
+    snprintf(p, sizeof p, "%s/runs/md/weights.safetensors", g_dir);
+    check_export_in_torchvision(p);
+
     snprintf(p, sizeof p, "%s/runs/md/plots/confusion.png", g_dir);
     FILE *f = fopen(p, "rb");
     cr_expect_not_null(f, "no confusion matrix");
