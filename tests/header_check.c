@@ -20,6 +20,7 @@
 #include "runlog.h"
 #include "plot.h"
 #include "tbevents.h"
+#include "bytebuf.h"
 #include "mobilenetv3.h"
 #include "image.h"
 #include "import.h"

@@ -8,6 +8,8 @@
  */
 #include "runlog.h"
 
+#include "bytebuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -52,99 +54,32 @@ struct runlog {
 
 static const char *const reserved_keys[] = {"kind", "step", "epoch", "time", "nonfinite"};
 
-/* ---------------------------------------------------------------- string builder */
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t extra)
-{
-    if (b->oom || b->n + extra + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t len)
-{
-    sb_reserve(b, len);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k < 0)
-        return;
-    if ((size_t)k < sizeof tmp) {
-        sb_put(b, tmp, (size_t)k);
-        return;
-    }
-    sb_reserve(b, (size_t)k);
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
-
 /* ---------------------------------------------------------------- JSON encoding */
 
-static void json_string(sbuf *b, const char *s)
+static void json_string(bytebuf *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    bb_put(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\') {
             char esc[2] = {'\\', (char)*c};
-            sb_put(b, esc, 2);
+            bb_put(b, esc, 2);
         } else if (*c < 0x20) {
-            sb_printf(b, "\\u%04x", (unsigned)*c);
+            bb_printf(b, "\\u%04x", (unsigned)*c);
         } else {
-            sb_put(b, (const char *)c, 1);
+            bb_put(b, (const char *)c, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    bb_put(b, "\"", 1);
 }
 
 /* A finite double in the shortest of %.15g / %.17g that reads back exactly. */
-static void json_number(sbuf *b, double v)
+static void json_number(bytebuf *b, double v)
 {
     char tmp[40];
     snprintf(tmp, sizeof tmp, "%.15g", v);
     if (strtod(tmp, NULL) != v)
         snprintf(tmp, sizeof tmp, "%.17g", v);
-    sb_puts(b, tmp);
+    bb_puts(b, tmp);
 }
 
 static const char *nonfinite_name(double v)
@@ -153,41 +88,41 @@ static const char *nonfinite_name(double v)
 }
 
 /* {"kind":..,"step":..,"epoch":..,"time":..,<scalars>[,"nonfinite":{..}]}\n */
-static void json_record(sbuf *b, const char *kind, int64_t step, int64_t epoch, double wall,
+static void json_record(bytebuf *b, const char *kind, int64_t step, int64_t epoch, double wall,
                         const runlog_scalar *s, int n)
 {
-    sb_puts(b, "{\"kind\":");
+    bb_puts(b, "{\"kind\":");
     json_string(b, kind);
-    sb_printf(b, ",\"step\":%lld,\"epoch\":%lld,\"time\":%.3f", (long long)step,
+    bb_printf(b, ",\"step\":%lld,\"epoch\":%lld,\"time\":%.3f", (long long)step,
               (long long)epoch, wall);
     int nonfinite = 0;
     for (int i = 0; i < n; i++) {
-        sb_put(b, ",", 1);
+        bb_put(b, ",", 1);
         json_string(b, s[i].name);
-        sb_put(b, ":", 1);
+        bb_put(b, ":", 1);
         if (isfinite(s[i].value)) {
             json_number(b, s[i].value);
         } else {
-            sb_puts(b, "null");
+            bb_puts(b, "null");
             nonfinite++;
         }
     }
     if (nonfinite) {
-        sb_puts(b, ",\"nonfinite\":{");
+        bb_puts(b, ",\"nonfinite\":{");
         int first = 1;
         for (int i = 0; i < n; i++) {
             if (isfinite(s[i].value))
                 continue;
             if (!first)
-                sb_put(b, ",", 1);
+                bb_put(b, ",", 1);
             first = 0;
             json_string(b, s[i].name);
-            sb_put(b, ":", 1);
+            bb_put(b, ":", 1);
             json_string(b, nonfinite_name(s[i].value));
         }
-        sb_put(b, "}", 1);
+        bb_put(b, "}", 1);
     }
-    sb_puts(b, "}\n");
+    bb_puts(b, "}\n");
 }
 
 /* Names must be non-empty, not reserved, unique within the call. */
@@ -603,7 +538,7 @@ runlog *runlog_open(const char *run_dir, int64_t total_steps, const runlog_optio
 static pt_status log_record(runlog *rl, const char *kind, const char *tb_prefix, int64_t step,
                             int64_t epoch, const runlog_scalar *s, int n, double wall)
 {
-    sbuf line = {0};
+    bytebuf line = {0};
     json_record(&line, kind, step, epoch, wall, s, n);
     pt_status st;
     if (line.oom) {
@@ -728,11 +663,11 @@ static int read_whole(const char *path, char **data, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
-    sbuf b = {0};
+    bytebuf b = {0};
     char chunk[65536];
     size_t k;
     while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_put(&b, chunk, k);
+        bb_put(&b, chunk, k);
     int err = ferror(f) ? EIO : b.oom ? ENOMEM : 0;
     fclose(f);
     if (err) {
@@ -741,7 +676,7 @@ static int read_whole(const char *path, char **data, size_t *len)
         return -1;
     }
     if (!b.p)
-        sb_put(&b, "", 0);
+        bb_put(&b, "", 0);
     if (b.oom) {
         errno = ENOMEM;
         return -1;
@@ -789,13 +724,13 @@ pt_status runlog_truncate_after(const char *run_dir, int64_t step, long *removed
         free(path);
         return st;
     }
-    sbuf kept = {0};
+    bytebuf kept = {0};
     long dropped = 0;
     for (size_t at = 0; at < len;) {
         const char *nl = memchr(data + at, '\n', len - at);
         size_t end = nl ? (size_t)(nl - data) : len;
         if (nl && line_kept(data + at, end - at, step))
-            sb_put(&kept, data + at, end - at + 1);
+            bb_put(&kept, data + at, end - at + 1);
         else
             dropped++;
         at = end + 1;

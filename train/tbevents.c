@@ -21,6 +21,8 @@
  */
 #include "tbevents.h"
 
+#include "bytebuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -74,58 +76,27 @@ uint32_t tb_crc_mask(uint32_t crc)
     return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
 }
 
-/* ---------------------------------------------------------------- a growable byte buffer */
+/* ---------------------------------------------------------------- byte encoding */
 
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-    int oom; /* set once an allocation failed; later appends are ignored */
-} tb_buf;
-
-static void buf_reserve(tb_buf *b, size_t extra)
+static void buf_byte(bytebuf *b, uint8_t v)
 {
-    if (b->oom || b->n + extra <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + extra)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
+    bb_put(b, &v, 1);
 }
 
-static void buf_put(tb_buf *b, const void *data, size_t len)
-{
-    buf_reserve(b, len);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-}
-
-static void buf_byte(tb_buf *b, uint8_t v)
-{
-    buf_put(b, &v, 1);
-}
-
-static void buf_le32(tb_buf *b, uint32_t v)
+static void buf_le32(bytebuf *b, uint32_t v)
 {
     uint8_t s[4];
     for (int i = 0; i < 4; i++)
         s[i] = (uint8_t)(v >> (8 * i));
-    buf_put(b, s, 4);
+    bb_put(b, s, 4);
 }
 
-static void buf_le64(tb_buf *b, uint64_t v)
+static void buf_le64(bytebuf *b, uint64_t v)
 {
     uint8_t s[8];
     for (int i = 0; i < 8; i++)
         s[i] = (uint8_t)(v >> (8 * i));
-    buf_put(b, s, 8);
+    bb_put(b, s, 8);
 }
 
 /* ---------------------------------------------------------------- protobuf encoding */
@@ -142,7 +113,7 @@ static size_t varint_len(uint64_t v)
     return n;
 }
 
-static void pb_varint(tb_buf *b, uint64_t v)
+static void pb_varint(bytebuf *b, uint64_t v)
 {
     while (v >= 0x80) {
         buf_byte(b, (uint8_t)(v | 0x80));
@@ -151,19 +122,19 @@ static void pb_varint(tb_buf *b, uint64_t v)
     buf_byte(b, (uint8_t)v);
 }
 
-static void pb_key(tb_buf *b, unsigned field, unsigned wire)
+static void pb_key(bytebuf *b, unsigned field, unsigned wire)
 {
     pb_varint(b, ((uint64_t)field << 3) | wire);
 }
 
 /* Field header of a length-delimited field of len bytes (the caller appends the bytes). */
-static void pb_len_header(tb_buf *b, unsigned field, size_t len)
+static void pb_len_header(bytebuf *b, unsigned field, size_t len)
 {
     pb_key(b, field, WIRE_LEN);
     pb_varint(b, (uint64_t)len);
 }
 
-static void pb_double(tb_buf *b, unsigned field, double v)
+static void pb_double(bytebuf *b, unsigned field, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -171,7 +142,7 @@ static void pb_double(tb_buf *b, unsigned field, double v)
     buf_le64(b, bits);
 }
 
-static void pb_float(tb_buf *b, unsigned field, float v)
+static void pb_float(bytebuf *b, unsigned field, float v)
 {
     uint32_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -191,17 +162,17 @@ static size_t value_size(const char *tag)
     return len_field_size(strlen(tag)) + 1 + 4;
 }
 
-static void encode_value(tb_buf *b, const char *tag, float v)
+static void encode_value(bytebuf *b, const char *tag, float v)
 {
     size_t tl = strlen(tag);
     pb_len_header(b, 1, tl);
-    buf_put(b, tag, tl);
+    bb_put(b, tag, tl);
     pb_float(b, 2, v);
 }
 
 /* Event fields 1 and 2, common to every event written. A zero step is left out, as proto3
  * encoders do, so the bytes are the canonical encoding of the message. */
-static void encode_event_head(tb_buf *b, double wall_time, int64_t step)
+static void encode_event_head(bytebuf *b, double wall_time, int64_t step)
 {
     pb_double(b, 1, wall_time);
     if (step != 0) {
@@ -210,15 +181,15 @@ static void encode_event_head(tb_buf *b, double wall_time, int64_t step)
     }
 }
 
-static void encode_file_version(tb_buf *b, double wall_time)
+static void encode_file_version(bytebuf *b, double wall_time)
 {
     static const char version[] = "brain.Event:2";
     encode_event_head(b, wall_time, 0);
     pb_len_header(b, 3, sizeof version - 1);
-    buf_put(b, version, sizeof version - 1);
+    bb_put(b, version, sizeof version - 1);
 }
 
-static void encode_session_start(tb_buf *b, double wall_time, int64_t step)
+static void encode_session_start(bytebuf *b, double wall_time, int64_t step)
 {
     encode_event_head(b, wall_time, step);
     pb_len_header(b, 7, 2);
@@ -226,7 +197,7 @@ static void encode_session_start(tb_buf *b, double wall_time, int64_t step)
     pb_varint(b, 1); /* SessionLog.START */
 }
 
-static void encode_summary_event(tb_buf *b, double wall_time, int64_t step,
+static void encode_summary_event(bytebuf *b, double wall_time, int64_t step,
                                  const char *const *tags, const double *values, int n)
 {
     size_t summary = 0;
@@ -243,19 +214,20 @@ static void encode_summary_event(tb_buf *b, double wall_time, int64_t step,
 /* ---------------------------------------------------------------- TFRecord framing and I/O */
 
 /* Wraps the event in b into a record in rec. */
-static void frame_record(tb_buf *rec, const tb_buf *event)
+static void frame_record(bytebuf *rec, const bytebuf *event)
 {
     uint8_t len_bytes[8];
     for (int i = 0; i < 8; i++)
         len_bytes[i] = (uint8_t)((uint64_t)event->n >> (8 * i));
-    buf_put(rec, len_bytes, 8);
+    bb_put(rec, len_bytes, 8);
     buf_le32(rec, tb_crc_mask(tb_crc32c(len_bytes, 8)));
-    buf_put(rec, event->p, event->n);
+    bb_put(rec, event->p, event->n);
     buf_le32(rec, tb_crc_mask(tb_crc32c(event->p, event->n)));
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+static int write_all(int fd, const void *data, size_t len)
 {
+    const uint8_t *p = data;
     while (len > 0) {
         ssize_t k = write(fd, p, len);
         if (k < 0 && errno == EINTR)
@@ -273,9 +245,9 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /* Frames the event in b and appends it; on failure cuts the file back to its last record. */
-static pt_status write_event(tb_writer *w, tb_buf *event)
+static pt_status write_event(tb_writer *w, bytebuf *event)
 {
-    tb_buf rec = {0};
+    bytebuf rec = {0};
     if (!event->oom)
         frame_record(&rec, event);
     if (event->oom || rec.oom) {
@@ -321,7 +293,7 @@ static void writer_free(tb_writer *w)
 static pt_status write_preamble(tb_writer *w, int64_t purge_step)
 {
     double now = tb_wall_time();
-    tb_buf b = {0};
+    bytebuf b = {0};
     encode_file_version(&b, now);
     pt_status st = write_event(w, &b);
     if (st == PT_OK && purge_step >= 0) {
@@ -430,7 +402,7 @@ pt_status tb_writer_add_scalars(tb_writer *w, int64_t step, double wall_time,
     }
     if (n == 0)
         return PT_OK;
-    tb_buf b = {0};
+    bytebuf b = {0};
     encode_summary_event(&b, wall_time, step, tags, values, n);
     pt_status st = write_event(w, &b);
     free(b.p);
