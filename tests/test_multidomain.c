@@ -114,7 +114,8 @@ TestSuite(multidomain, .init = setup, .fini = teardown, .timeout = 300);
 
 Test(multidomain, classify_trains_evaluates_and_exports_without_type_head)
 {
-    cr_assert_eq(run("train md.yaml --set data.holdout_domain=1"), 0, "%s", text("out.txt"));
+    cr_assert_eq(run("train md.yaml --set data.holdout_domain=hand_drawn"), 0, "%s",
+                 text("out.txt"));
     const char *m = text("runs/md/metrics.jsonl");
     const char *keys[] = {"\"loss/cls\":", "\"loss/type\":", "\"accuracy/photo\":",
                           "\"accuracy/hand_drawn\":", "\"accuracy/cartoon\":", "\"heldout_accuracy\":",
@@ -153,4 +154,9 @@ Test(multidomain, saliency_task_and_baseline_mode)
               strstr(m, "\"iou/hand_drawn\":") && strstr(m, "\"mae\":"), "%s", m);
     cr_expect_eq(run("train md.yaml --set adversarial.mode=maybe"), 1);
     cr_expect(strstr(text("out.txt"), "adversarial.mode") != NULL, "%s", text("out.txt"));
+    /* a held-out domain that the data set does not have: named, with the ones it has */
+    cr_expect_eq(run("train md.yaml --set data.holdout_domain=sketch"), 1);
+    cr_expect(strstr(text("out.txt"), "data.holdout_domain: 'sketch' is not a domain") &&
+                  strstr(text("out.txt"), "hand_drawn (1)"), "%s", text("out.txt"));
+    cr_expect_eq(run("train md.yaml --set data.holdout_domain=7"), 1);
 }

@@ -112,8 +112,8 @@ static const cfg_field data_fields[] = {
     {.name = "domain_weights", .type = CFG_FLOAT_LIST, .offset = DATA(domain_weights),
      .def = "[]", .min = 0, .max = 1e9,
      .doc = "balanced: share of each domain (by id) in a batch; empty = equal"},
-    {.name = "holdout_domain", .type = CFG_INT, .offset = DATA(holdout_domain), .def = "-1",
-     .min = -1, .max = 1000000, .doc = "domain id left out of training; -1 = none"},
+    {.name = "holdout_domain", .type = CFG_STRING, .offset = DATA(holdout), .def = "",
+     .doc = "domain left out of training and evaluated on its own: its name or id; empty = none"},
     {.name = "drop_last", .type = CFG_BOOL, .offset = DATA(drop_last), .def = "false",
      .doc = "sequential/random: drop the short last batch of an epoch"},
     {.name = "image_size", .type = CFG_INT, .offset = DATA(image_size), .def = "0", .min = 0,
@@ -245,8 +245,23 @@ static int check_sched(const settings *s, char *err, size_t errlen)
     return 0;
 }
 
-static int check_data(const settings *s, char *err, size_t errlen)
+static int check_data(settings *s, char *err, size_t errlen)
 {
+    /* holdout_domain: a number is an id now; a name is resolved against the dataset later */
+    s->data.holdout_domain = -1;
+    const char *h = s->data.holdout;
+    if (h[0] >= '0' && h[0] <= '9') {
+        char *end;
+        long v = strtol(h, &end, 10);
+        if (*end || v > 1000000) {
+            char what[300];
+            snprintf(what, sizeof what, "expected a domain name or id (0, 1, ...), got '%.200s'", h);
+            return fail_at(s, "data.holdout_domain", err, errlen, what);
+        }
+        s->data.holdout_domain = v;
+    } else if (!strcmp(h, "-1")) {
+        s->data.holdout[0] = 0;
+    }
     for (int i = 0; i < s->data.domain_weights.n; i++)
         if (!(s->data.domain_weights.v[i] > 0))
             return fail_at(s, "data.domain_weights", err, errlen,

@@ -121,7 +121,8 @@ typedef struct {
     int64_t prefetch;          /* batches prepared ahead */
     int sampler;               /* settings_sampler */
     cfg_float_list domain_weights; /* balanced: weight per domain (> 0); empty = equal */
-    int64_t holdout_domain;    /* domain id left out of training; -1 = none */
+    char *holdout;             /* data.holdout_domain as written: a domain name or id, "" = none */
+    int64_t holdout_domain;    /* its id (resolved against the dataset's domain names); -1 = none */
     int drop_last;             /* bool: sequential/random drop a short last batch */
     int64_t image_size;        /* side of the model's input; 0 = as stored */
     int normalize;             /* settings_normalize */

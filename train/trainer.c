@@ -131,6 +131,29 @@ static void session_close(session *s)
     memset(s, 0, sizeof *s);
 }
 
+/* data.holdout_domain: a name -> its id among the dataset's domains; an id must exist. */
+static int resolve_holdout(session *s, const char *data_path, char *err, size_t errlen)
+{
+    settings_data *d = &s->cfg.data;
+    if (!d->holdout[0])
+        return 0;
+    char names[1024] = "";
+    for (int i = 0; i < s->env.num_domains; i++) {
+        const char *n = s->env.domain_names ? s->env.domain_names[i] : "";
+        if (d->holdout_domain < 0 && !strcmp(n, d->holdout))
+            d->holdout_domain = i;
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s (%d)", i ? ", " : "", n, i);
+    }
+    if (d->holdout_domain >= 0 && d->holdout_domain < s->env.num_domains)
+        return 0;
+    char where[4300];
+    cfg_where(s->cfg.doc, "data.holdout_domain", where, sizeof where);
+    snprintf(err, errlen, "%s: data.holdout_domain: '%s' is not a domain of '%s' (%s)", where,
+             d->holdout, data_path, s->env.num_domains ? names : "it has no domains");
+    return -1;
+}
+
 /* Load the config with the driver's model table, open the datasets, build the model. Returns an
  * exit status; on failure the message is in err and the session is closed. */
 static int session_open(session *s, const trainer_opts *o, int need_train, char *err,
@@ -209,6 +232,10 @@ static int session_open(session *s, const trainer_opts *o, int need_train, char 
     s->env.class_names = store_class_names(any);
     s->env.domain_names = store_domain_names(any);
     s->env.run_dir = s->run_dir;
+    if (resolve_holdout(s, store_path(any), err, errlen) != 0) {
+        session_close(s);
+        return EXIT_USER;
+    }
     if (c->data.image_size > 0)
         s->env.image_h = s->env.image_w = (int)c->data.image_size;
     else if (lay->o.images == STORE_RAW)
