@@ -13,6 +13,8 @@
  *   pictor data synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]
  *                           [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]
  *                           [--cut-gaps MAX [--gaps-csv FILE]]
+ *   pictor data synth shapes|fmnist-canvas --out FILE.h5 [--split train|test] [--n N] [--seed S]
+ *                           [--size PX] [--grey] [--preview FILE.png] [--idx-dir DIR]
  *   pictor data filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]
  *                               [--tolerance PX] [--domain NAME]
  *
@@ -33,6 +35,7 @@
 #include "sketch_filter.h"
 #include "store.h"
 #include "synth_domains.h"
+#include "synth_instances.h"
 
 static void usage(FILE *f)
 {
@@ -70,6 +73,26 @@ static void usage(FILE *f)
         "                                     validation data for filter-sketches: cut an\n"
         "                                     outline gap of 0, 5, ..., MAX*100%% into every\n"
         "                                     hand drawing; FILE lists index,source_item,gap\n"
+        "  synth shapes --out FILE.h5 [--split train|test] [--n N] [--seed S] [--size PX]\n"
+        "              [--grey] [--preview FILE.png]\n"
+        "                                     scenes of 1-6 textured shapes (7 classes: ellipse,\n"
+        "                                     rectangle, triangle, star, cross, ring, crescent)\n"
+        "                                     on a textured background, some cut by the border,\n"
+        "                                     later ones occluding earlier ones; one instance\n"
+        "                                     mask (visible part) and class per object; PX x PX\n"
+        "                                     (default 128), RGB or --grey; --n scenes (default\n"
+        "                                     10000 train, 1000 test); the test split never\n"
+        "                                     repeats a train scene\n"
+        "  synth fmnist-canvas --out FILE.h5 [--split train|test] [--n N] [--seed S]\n"
+        "              [--size PX] [--grey] [--preview FILE.png] [--idx-dir DIR]\n"
+        "                                     2-5 Fashion-MNIST items per canvas (train split\n"
+        "                                     from the FMNIST training set, test from its test\n"
+        "                                     set), resized to 24-64 px at PX 128 and tinted, on\n"
+        "                                     a textured background; masks = silhouettes minus\n"
+        "                                     what later items cover, class = the item's label;\n"
+        "                                     --idx-dir (or --dir): the IDX folder\n"
+        "                                     --preview (both): the first 8 scenes and their\n"
+        "                                     instances\n"
         "  filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]\n"
         "              [--tolerance PX] [--domain NAME]\n"
         "                                     drop hand drawings (domain NAME, default\n"
@@ -557,64 +580,103 @@ static int parse_int(args *a, long long lo, long long hi, long long *out)
     return 0;
 }
 
-/* pictor data synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]
- *                  [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]
- *                  [--cut-gaps MAX [--gaps-csv FILE]] */
-static int cmd_synth(args *a)
+/* The options of `pictor data synth KIND`, parsed before the kind is known (it may come after
+ * them); which ones a kind takes is checked afterwards. */
+typedef struct {
+    const char *kind, *out, *preview, *dir, *gaps_csv;
+    int train, grey, one_domain_per_item;
+    int64_t n;          /* 0: the kind's default */
+    uint64_t seed;
+    long long size;     /* 0: the kind's default */
+    double cut_gaps;
+    const char *cut_gaps_opt, *grey_opt, *one_domain_opt, *dir_opt; /* as given, for messages */
+} synth_args;
+
+static int parse_synth_args(args *a, synth_args *s)
 {
-    synth_fmnist_options o = {.train = 1, .size = SYNTH_DEFAULT_SIZE};
-    common_init(&o.common);
-    const char *kind = NULL;
+    memset(s, 0, sizeof *s);
+    s->train = 1;
     long long v;
     for (a->i = 1; a->i < a->argc; a->i++) {
         const char *opt = a->argv[a->i];
         if (!strcmp(opt, "--out")) {
-            if (!(o.common.out = value(a))) return 1;
+            if (!(s->out = value(a))) return -1;
         } else if (!strcmp(opt, "--split")) {
-            const char *s = value(a);
-            if (!s) return 1;
-            if (strcmp(s, "train") && strcmp(s, "test")) {
+            const char *sp = value(a);
+            if (!sp) return -1;
+            if (strcmp(sp, "train") && strcmp(sp, "test")) {
                 fprintf(stderr, "pictor data synth: --split expects train or test, got '%s'\n",
-                        s);
-                return 1;
+                        sp);
+                return -1;
             }
-            o.train = !strcmp(s, "train");
+            s->train = !strcmp(sp, "train");
         } else if (!strcmp(opt, "--n")) {
-            if (parse_int(a, 1, INT64_MAX, &v)) return 1;
-            o.common.limit = v;
+            if (parse_int(a, 1, INT64_MAX, &v)) return -1;
+            s->n = v;
         } else if (!strcmp(opt, "--seed")) {
-            if (parse_int(a, 0, INT64_MAX, &v)) return 1;
-            o.seed = (uint64_t)v;
+            if (parse_int(a, 0, INT64_MAX, &v)) return -1;
+            s->seed = (uint64_t)v;
         } else if (!strcmp(opt, "--size")) {
-            if (parse_int(a, SYNTH_MIN_SIZE, SYNTH_MAX_SIZE, &v)) return 1;
-            o.size = (int)v;
+            if (parse_int(a, 1, 1 << 20, &s->size)) return -1;
         } else if (!strcmp(opt, "--preview")) {
-            if (!(o.preview = value(a))) return 1;
+            if (!(s->preview = value(a))) return -1;
+        } else if (!strcmp(opt, "--grey")) {
+            s->grey = 1, s->grey_opt = opt;
         } else if (!strcmp(opt, "--one-domain-per-item")) {
-            o.one_domain_per_item = 1;
+            s->one_domain_per_item = 1, s->one_domain_opt = opt;
         } else if (!strcmp(opt, "--cut-gaps")) {
-            if (parse_double(a, 0, 1, &o.cut_gaps)) return 1;
+            s->cut_gaps_opt = opt;
+            if (parse_double(a, 0, 1, &s->cut_gaps)) return -1;
         } else if (!strcmp(opt, "--gaps-csv")) {
-            if (!(o.gaps_csv = value(a))) return 1;
-        } else if (!strcmp(opt, "--dir")) {
-            if (!(o.dir = value(a))) return 1;
+            if (!(s->gaps_csv = value(a))) return -1;
+        } else if (!strcmp(opt, "--dir") || !strcmp(opt, "--idx-dir")) {
+            s->dir_opt = opt;
+            if (!(s->dir = value(a))) return -1;
         } else if (opt[0] == '-') {
-            return unknown(a);
-        } else if (positional(a, &kind)) {
-            return 1;
+            unknown(a);
+            return -1;
+        } else if (positional(a, &s->kind)) {
+            return -1;
         }
     }
-    if (!kind || strcmp(kind, "fmnist-domains")) {
-        fprintf(stderr, "pictor data synth: which data set? (KIND: fmnist-domains)%s%s\n",
-                kind ? "; got " : "", kind ? kind : "");
-        return 1;
+    return 0;
+}
+
+/* An option the kind does not take: a message naming it; returns the exit status 1. */
+static int not_for_kind(const char *kind, const char *opt, const char *kinds)
+{
+    fprintf(stderr, "pictor data synth %s: %s applies to %s only\n", kind, opt, kinds);
+    return 1;
+}
+
+/* --size within [lo, hi] for the kind (0: not given). */
+static int check_synth_size(const synth_args *s, long long lo, long long hi)
+{
+    if (s->size && (s->size < lo || s->size > hi)) {
+        fprintf(stderr, "pictor data synth %s: --size expects an integer in [%lld, %lld], got "
+                        "%lld\n", s->kind, lo, hi, s->size);
+        return -1;
     }
-    if (check_out(a, o.common.out))
+    return 0;
+}
+
+static int synth_fmnist_domains_cmd(const synth_args *s)
+{
+    if (s->grey_opt)
+        return not_for_kind(s->kind, s->grey_opt, "shapes and fmnist-canvas");
+    if (check_synth_size(s, SYNTH_MIN_SIZE, SYNTH_MAX_SIZE))
         return 1;
-    if (o.gaps_csv && !(o.cut_gaps > 0)) {
+    if (s->gaps_csv && !(s->cut_gaps > 0)) {
         fprintf(stderr, "pictor data synth: --gaps-csv needs --cut-gaps MAX (> 0)\n");
         return 1;
     }
+    synth_fmnist_options o = {.train = s->train, .seed = s->seed, .dir = s->dir,
+                              .size = s->size ? (int)s->size : SYNTH_DEFAULT_SIZE,
+                              .preview = s->preview, .one_domain_per_item = s->one_domain_per_item,
+                              .cut_gaps = s->cut_gaps, .gaps_csv = s->gaps_csv};
+    common_init(&o.common);
+    o.common.out = s->out;
+    o.common.limit = s->n;
     catch_signals();
     import_report rep;
     char err[1024];
@@ -622,6 +684,68 @@ static int cmd_synth(args *a)
     if (rc == IMPORT_OK && o.preview)
         printf("preview: %s\n", o.preview);
     return finish_import(rc, o.common.out, &rep, err);
+}
+
+/* shapes and fmnist-canvas: scenes with several instances (data/synth_instances.h). */
+static int synth_scenes_cmd(const synth_args *s, synth_scene_kind kind)
+{
+    const char *only = "fmnist-domains";
+    if (s->one_domain_opt)
+        return not_for_kind(s->kind, s->one_domain_opt, only);
+    if (s->cut_gaps_opt || s->gaps_csv)
+        return not_for_kind(s->kind, s->cut_gaps_opt ? "--cut-gaps" : "--gaps-csv", only);
+    if (kind == SYNTH_SCENE_SHAPES && s->dir_opt)
+        return not_for_kind(s->kind, s->dir_opt, "fmnist-domains and fmnist-canvas");
+    if (check_synth_size(s, SYNTH_SCENE_MIN_SIZE, SYNTH_SCENE_MAX_SIZE))
+        return 1;
+    synth_instances_options o = {.kind = kind, .train = s->train, .seed = s->seed,
+                                 .size = (int)s->size, .channels = s->grey ? 1 : 3,
+                                 .dir = s->dir, .preview = s->preview};
+    common_init(&o.common);
+    o.common.out = s->out;
+    o.common.limit = s->n;
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = synth_instances(&o, &rep, err, sizeof err);
+    if (rc == IMPORT_OK) {
+        import_report_print(stdout, o.common.out, &rep);
+        printf("instances: %lld written", (long long)rep.instances);
+        if (rep.tiny_dropped > 0)
+            printf("; %lld dropped (under %d visible pixels after occlusion)",
+                   (long long)rep.tiny_dropped, SYNTH_SCENE_MIN_AREA);
+        printf("\n");
+        if (o.preview)
+            printf("preview: %s\n", o.preview);
+        import_report_free(&rep);
+        return rc;
+    }
+    return finish_import(rc, o.common.out, &rep, err);
+}
+
+/* pictor data synth KIND --out FILE.h5 [--split train|test] [--n N] [--seed S] [--size PX]
+ *                       [--preview FILE.png] ...; see usage() for each kind's own options. */
+static int cmd_synth(args *a)
+{
+    synth_args s;
+    if (parse_synth_args(a, &s))
+        return 1;
+    static const char *const kinds = "fmnist-domains, shapes or fmnist-canvas";
+    if (!s.kind) {
+        fprintf(stderr, "pictor data synth: which data set? (KIND: %s)\n", kinds);
+        return 1;
+    }
+    int domains = !strcmp(s.kind, "fmnist-domains"), shapes = !strcmp(s.kind, "shapes");
+    int canvas = !strcmp(s.kind, "fmnist-canvas");
+    if (!domains && !shapes && !canvas) {
+        fprintf(stderr, "pictor data synth: unknown data set '%s' (KIND: %s)\n", s.kind, kinds);
+        return 1;
+    }
+    if (check_out(a, s.out))
+        return 1;
+    if (domains)
+        return synth_fmnist_domains_cmd(&s);
+    return synth_scenes_cmd(&s, shapes ? SYNTH_SCENE_SHAPES : SYNTH_SCENE_FMNIST_CANVAS);
 }
 
 /* histogram.png: counts of completeness in 50 bins over [0, 1] as a step line, and the
