@@ -166,6 +166,10 @@ int collate_samples(const collate_config *cfg, const sample *s, int n, collated_
         collated_batch_free(out);
         return -1;
     }
+    if (cfg->targets && cfg->targets(cfg->targets_ctx, s, n, out, err, errlen) != 0) {
+        collated_batch_free(out);
+        return -1;
+    }
     return 0;
 }
 
@@ -177,6 +181,10 @@ void collated_batch_free(collated_batch *b)
     pt_free(b->labels);
     pt_free(b->domains);
     pt_free(b->masks);
+    for (int i = 0; i < b->n_targets && i < COLLATE_MAX_TARGETS; i++)
+        pt_free(b->targets[i]);
+    if (b->payload && b->payload_free)
+        b->payload_free(b->payload);
     memset(b, 0, sizeof *b);
 }
 

@@ -32,19 +32,37 @@ typedef enum {
     COLLATE_MASK_INT64     /* int64 [B, 1, H, W], class ids */
 } collate_mask;
 
+#define COLLATE_MAX_TARGETS 8
+
+typedef struct collated_batch collated_batch;
+
+/* A model type's own targets, built in the loader's worker right after the images: fills
+ * out->targets[] / out->n_targets (and out->payload if it wants host-side data), returns 0, or -1
+ * with a message in err naming the sample. Whatever it stored is freed by collated_batch_free,
+ * also on failure. */
+typedef int (*collate_targets_fn)(const void *ctx, const sample *samples, int n,
+                                  collated_batch *out, char *err, size_t errlen);
+
 typedef struct {
     norm_kind norm;
     float mean[3], std[3]; /* NORM_MEAN_STD only; channel c of a grey image uses index 0 */
     collate_mask mask;
+    collate_targets_fn targets; /* optional */
+    const void *targets_ctx;    /* borrowed; must outlive the loader */
 } collate_config;
 
-typedef struct {
+struct collated_batch {
     int64_t n;             /* batch size B */
     pt_tensor *images;     /* float32 [B, C, H, W] */
     pt_tensor *labels;     /* int64 [B] (-1 where a sample has no label) */
     pt_tensor *domains;    /* int64 [B] (-1 where a sample has no domain) */
     pt_tensor *masks;      /* as asked by collate_config.mask, else NULL */
-} collated_batch;
+    int n_targets;         /* from collate_config.targets, in the order it documents */
+    pt_tensor *targets[COLLATE_MAX_TARGETS];
+    void *payload;         /* host-side data of collate_config.targets (e.g. ground truth for
+                              evaluation), released with payload_free */
+    void (*payload_free)(void *payload);
+};
 
 /* Fill *out from samples[0..n). Returns 0, or -1 with a message in err naming the offending
  * sample (its position and dataset index) and sizes; *out is then empty. */

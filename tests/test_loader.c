@@ -166,7 +166,7 @@ static aug_config typical_augment(void)
     return a;
 }
 
-static collate_config g_collate = {NORM_UNIT, {0}, {1, 1, 1}, COLLATE_MASK_FLOAT};
+static collate_config g_collate = {.norm = NORM_UNIT, .std = {1, 1, 1}, .mask = COLLATE_MASK_FLOAT};
 
 static loader_config collating_config(int workers)
 {
@@ -508,7 +508,7 @@ static sample tiny(int64_t index, int h, int w, int c, uint8_t base, int with_ma
 Test(loader, collate_shapes_normalisation_and_masks)
 {
     sample ss[2] = {tiny(4, 2, 3, 3, 0, 1), tiny(7, 2, 3, 3, 100, 1)};
-    collate_config cfg = {NORM_UNIT, {0}, {1, 1, 1}, COLLATE_MASK_FLOAT};
+    collate_config cfg = {.norm = NORM_UNIT, .std = {1, 1, 1}, .mask = COLLATE_MASK_FLOAT};
     collated_batch cb;
     cr_assert_eq(collate_samples(&cfg, ss, 2, &cb, g_err, sizeof g_err), 0, "%s", g_err);
     int64_t shape[4];
@@ -539,7 +539,7 @@ Test(loader, collate_shapes_normalisation_and_masks)
     cr_assert_eq(tst_at(cb.masks, 4), 1.0);
     collated_batch_free(&cb);
 
-    cfg = (collate_config){NORM_MEAN_STD, {0.5f, 0.4f, 0.3f}, {0.2f, 0.25f, 0.5f}, 0};
+    cfg = (collate_config){.norm = NORM_MEAN_STD, .mean = {0.5f, 0.4f, 0.3f}, .std = {0.2f, 0.25f, 0.5f}};
     cr_assert_eq(collate_samples(&cfg, ss, 2, &cb, g_err, sizeof g_err), 0, "%s", g_err);
     cr_assert_null(cb.masks);
     cr_assert_float_eq(tst_at(cb.images, 6 * 2 + 1), (5 / 255.0 - 0.3) / 0.5, 1e-6); /* ch2 p1 = byte 5 */
@@ -552,7 +552,7 @@ Test(loader, collate_shapes_normalisation_and_masks)
 Test(loader, collate_errors_name_the_sample)
 {
     sample ss[3] = {tiny(4, 2, 3, 1, 0, 1), tiny(9, 2, 3, 1, 0, 0), tiny(11, 3, 3, 1, 0, 1)};
-    collate_config cfg = {NORM_UNIT, {0}, {1, 1, 1}, COLLATE_MASK_FLOAT};
+    collate_config cfg = {.norm = NORM_UNIT, .std = {1, 1, 1}, .mask = COLLATE_MASK_FLOAT};
     collated_batch cb;
     cr_assert_eq(collate_samples(&cfg, ss, 2, &cb, g_err, sizeof g_err), -1);
     cr_assert(strstr(g_err, "sample 1 (index 9) has no mask"), "%s", g_err);
