@@ -443,6 +443,10 @@ typedef struct {
     int n_terms, n;
     int64_t images;
     double t0;
+    /* where the window's time went, seconds: waiting for the loader (read, augment, targets),
+     * the driver's forward + loss, backward, and gradient clipping + optimizer step */
+    double t_data, t_forward, t_backward, t_optim;
+    int64_t steps;
 } log_window;
 
 static int is_better(const settings *c, double v, const ckpt_state *st)
@@ -650,7 +654,10 @@ int trainer_train(const trainer_opts *o)
         int bad_step = 0;
         for (int64_t a = 0; a < accum && !bad_step; a++) {
             ld_batch *b = NULL;
+            double t_a = now_s();
             int st = loader_next(pipe.ld, &b, err, sizeof err);
+            double t_b = now_s();
+            win.t_data += t_b - t_a;
             if (st != LOADER_OK) {
                 rc = fail(EXIT_USER, "step %" PRId64 ": %s", step + 1,
                           st == LOADER_END ? "the loader ran out of data" : err);
@@ -662,6 +669,8 @@ int trainer_train(const trainer_opts *o)
             drv_terms terms = {0};
             pt_tensor *loss = s.drv->loss(s.model, b->collated, &terms);
             double lv = pt_item_or_nan(loss);
+            double t_c = now_s();
+            win.t_forward += t_c - t_b;
             if (!loss) {
                 rc = fail(EXIT_INTERNAL, "step %" PRId64 ": %s", step + 1, pt_error());
                 pt_scope_end(mark);
@@ -694,6 +703,7 @@ int trainer_train(const trainer_opts *o)
             }
             pt_scope_end(mark);
             ld_batch_free(b);
+            win.t_backward += now_s() - t_c;
             if (bst != PT_OK) {
                 rc = fail(EXIT_INTERNAL, "step %" PRId64 ": backward: %s", step + 1, pt_error());
                 goto done;
@@ -701,7 +711,7 @@ int trainer_train(const trainer_opts *o)
         }
 
         /* gradients: clip, check */
-        double gnorm = 0;
+        double gnorm = 0, t_d = now_s();
         if (!bad_step) {
             int np;
             pt_tensor *const *params = nn_store_params(s.store, &np);
@@ -732,6 +742,8 @@ int trainer_train(const trainer_opts *o)
             goto done;
         }
         step++;
+        win.t_optim += now_s() - t_d;
+        win.steps++;
         int64_t epoch = next.epoch;
 
         /* log */
@@ -742,7 +754,7 @@ int trainer_train(const trainer_opts *o)
             win.n++;
         }
         if ((step % c->train.log_every == 0 || step == total) && win.n > 0) {
-            runlog_scalar sc[DRV_MAX_TERMS + 4];
+            runlog_scalar sc[DRV_MAX_TERMS + 8];
             char names[DRV_MAX_TERMS][64];
             int k = 0;
             double dt = now_s() - win.t0;
@@ -754,6 +766,11 @@ int trainer_train(const trainer_opts *o)
             sc[k++] = (runlog_scalar){"lr", c->optim.lr * factor};
             sc[k++] = (runlog_scalar){"grad_norm", gnorm};
             sc[k++] = (runlog_scalar){"images_per_s", dt > 0 ? (double)win.images / dt : 0};
+            double per_step = win.steps > 0 ? 1000.0 / (double)win.steps : 0;
+            sc[k++] = (runlog_scalar){"time/data_ms", win.t_data * per_step};
+            sc[k++] = (runlog_scalar){"time/forward_ms", win.t_forward * per_step};
+            sc[k++] = (runlog_scalar){"time/backward_ms", win.t_backward * per_step};
+            sc[k++] = (runlog_scalar){"time/optim_ms", win.t_optim * per_step};
             if (runlog_step(rl, step, epoch, sc, k) != PT_OK)
                 fprintf(stderr, "pictor: warning: %s\n", pt_error());
             memset(&win, 0, sizeof win);
