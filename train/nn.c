@@ -1,7 +1,8 @@
 /*
- * nn.c - the parameter store (names, ownership, train/eval mode, state_dict import/export) and
- * the basic layers (conv2d, batchnorm2d, groupnorm, linear, activations, pooling, flatten,
- * dropout, sequential) with PyTorch's default initialisation.
+ * nn.c - the parameter store (names, ownership, freezing, train/eval mode, state_dict
+ * import/export) and the basic layers (conv2d, batchnorm2d with optional frozen statistics,
+ * groupnorm, linear, activations, pooling, flatten, dropout, sequential) with PyTorch's default
+ * initialisation.
  */
 #include "nn.h"
 
@@ -14,7 +15,8 @@
 typedef struct {
     char *name;
     pt_tensor *t;
-    int is_param;
+    int is_param;  /* a trainable parameter (0 for buffers and frozen parameters) */
+    int is_frozen; /* a parameter frozen by nn_store_freeze */
 } nn_entry;
 
 struct nn_store {
@@ -23,6 +25,7 @@ struct nn_store {
     pt_tensor **params; /* cached trainable list, rebuilt when dirty */
     int n_params, params_dirty;
     int training;
+    double bn_momentum; /* > 0: used by every BatchNorm instead of its own momentum */
     pt_generator *gen;
 };
 
@@ -96,7 +99,7 @@ static pt_tensor *store_add(nn_store *s, const char *name, pt_tensor *t, int is_
         pt_free(t);
         return NULL;
     }
-    s->e[s->n++] = (nn_entry){copy, t, is_param};
+    s->e[s->n++] = (nn_entry){copy, t, is_param, 0};
     s->params_dirty = 1;
     return t;
 }
@@ -108,6 +111,30 @@ int nn_store_size(const nn_store *s) { return s ? s->n : 0; }
 const char *nn_store_name(const nn_store *s, int i) { return s && i >= 0 && i < s->n ? s->e[i].name : NULL; }
 pt_tensor *nn_store_tensor(const nn_store *s, int i) { return s && i >= 0 && i < s->n ? s->e[i].t : NULL; }
 int nn_store_is_param(const nn_store *s, int i) { return s && i >= 0 && i < s->n ? s->e[i].is_param : 0; }
+int nn_store_is_frozen(const nn_store *s, int i) { return s && i >= 0 && i < s->n ? s->e[i].is_frozen : 0; }
+
+int nn_store_freeze(nn_store *s, const char *prefix)
+{
+    if (!s || !prefix || !*prefix) {
+        pt_error_set("nn_store_freeze: a store and a non-empty name prefix are required");
+        return -1;
+    }
+    size_t len = strlen(prefix);
+    int frozen = 0;
+    for (int i = 0; i < s->n; i++) {
+        nn_entry *e = &s->e[i];
+        if (!e->is_param || strncmp(e->name, prefix, len) != 0)
+            continue;
+        if (pt_set_requires_grad(e->t, 0) != PT_OK || pt_zero_grad(e->t) != PT_OK)
+            return -1;
+        e->is_param = 0;
+        e->is_frozen = 1;
+        frozen++;
+    }
+    if (frozen)
+        s->params_dirty = 1;
+    return frozen;
+}
 
 pt_tensor *nn_store_find(const nn_store *s, const char *name)
 {
@@ -150,6 +177,11 @@ int64_t nn_store_num_scalars(const nn_store *s, int trainable_only)
         if (!trainable_only || s->e[i].is_param)
             total += pt_numel(s->e[i].t);
     return total;
+}
+
+void nn_store_set_bn_momentum(nn_store *s, double momentum)
+{
+    s->bn_momentum = momentum > 0 && momentum <= 1 ? momentum : 0;
 }
 
 void nn_store_set_training(nn_store *s, int training)
@@ -386,14 +418,15 @@ nn_module *nn_conv2d_new(nn_store *s, const char *name, nn_conv_opts o)
 static pt_tensor *batchnorm2d_forward(nn_module *m, const pt_tensor *x)
 {
     nn_batchnorm2d *b = (nn_batchnorm2d *)m;
-    int training = b->store->training;
+    int training = b->store->training && !b->frozen_stats;
     if (training) {
         double n = 0;
         pt_item(b->num_batches_tracked, &n);
         pt_fill_(b->num_batches_tracked, n + 1);
     }
+    double momentum = b->store->bn_momentum > 0 ? b->store->bn_momentum : b->momentum;
     return pt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, training,
-                         b->momentum, b->eps);
+                         momentum, b->eps);
 }
 
 nn_module *nn_batchnorm2d_new(nn_store *s, const char *name, int64_t c, double eps,
@@ -422,6 +455,17 @@ nn_module *nn_batchnorm2d_new(nn_store *s, const char *name, int64_t c, double e
         return NULL;
     }
     return &b->base;
+}
+
+pt_status nn_batchnorm2d_set_frozen(nn_module *m, int frozen)
+{
+    if (!m || m->forward != batchnorm2d_forward) {
+        pt_error_set("nn_batchnorm2d_set_frozen: module is %s, expected a batchnorm2d",
+                     m ? m->kind : "NULL");
+        return PT_ERR;
+    }
+    ((nn_batchnorm2d *)m)->frozen_stats = frozen != 0;
+    return PT_OK;
 }
 
 /* ---- groupnorm */

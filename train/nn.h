@@ -5,6 +5,7 @@
  * The store owns every parameter and buffer. Trainable parameters require grad; buffers
  * (BatchNorm running_mean, running_var, num_batches_tracked) live in the same store, marked
  * non-trainable, in PyTorch's state_dict order (each module's parameters, then its buffers).
+ * Parameters can be frozen (nn_store_freeze): they become non-trainable but keep their place.
  *
  * Layers are nn_module values with a forward function. nn_forward() borrows its input and returns
  * a new tensor handle (NULL on failure, message in pt_error()). Modules do not own parameters;
@@ -34,14 +35,26 @@ pt_tensor *nn_store_buffer(nn_store *s, const char *name, pt_tensor *t);
 int nn_store_size(const nn_store *s);
 const char *nn_store_name(const nn_store *s, int i);
 pt_tensor *nn_store_tensor(const nn_store *s, int i);
+/* 1 for a trainable parameter: registered with nn_store_param and not frozen. */
 int nn_store_is_param(const nn_store *s, int i);
+/* 1 for a parameter frozen by nn_store_freeze (then nn_store_is_param is 0). */
+int nn_store_is_frozen(const nn_store *s, int i);
+/* Freeze every trainable parameter whose name starts with prefix ("backbone.body.layer1."):
+ * it stops requiring grad, its gradient is dropped, and it leaves nn_store_params and
+ * nn_store_num_scalars(s, 1), so optimizers built afterwards skip it (freeze before building
+ * the optimizer). It stays in the store and in the state dict under its name; buffers are not
+ * affected. Returns how many parameters were frozen now (0 if none matched), -1 on error. */
+int nn_store_freeze(nn_store *s, const char *prefix);
 pt_tensor *nn_store_find(const nn_store *s, const char *name); /* NULL if absent */
 /* The trainable parameters in order, as a borrowed array owned by the store (valid until the next
- * registration); *n gets their count. */
+ * registration or freeze); *n gets their count. */
 pt_tensor *const *nn_store_params(nn_store *s, int *n);
 int64_t nn_store_num_scalars(const nn_store *s, int trainable_only);
 
 void nn_store_set_training(nn_store *s, int training);
+/* momentum in (0, 1]: every BatchNorm of the store updates its running statistics with it instead
+ * of its own (a training choice, not part of the weights); 0 restores each layer's own. */
+void nn_store_set_bn_momentum(nn_store *s, double momentum);
 int nn_store_training(const nn_store *s);
 
 /* Weights for export: every entry whose name does not start with one of the prefixes, as
@@ -89,10 +102,16 @@ typedef struct {
     nn_store *store;
     pt_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
     double eps, momentum;
+    int frozen_stats; /* see nn_batchnorm2d_set_frozen */
 } nn_batchnorm2d;
 
 nn_module *nn_batchnorm2d_new(nn_store *s, const char *name, int64_t channels, double eps,
                               double momentum);
+/* Frozen statistics (frozen != 0): the layer stays in eval mode whatever the store's mode, i.e.
+ * it normalises with running_mean/running_var and never updates them nor num_batches_tracked
+ * (mmdet's norm_eval; torchvision's FrozenBatchNorm2d computes the same). Its affine weight
+ * and bias still train unless frozen with nn_store_freeze. PT_ERR if m is not a batchnorm2d. */
+pt_status nn_batchnorm2d_set_frozen(nn_module *m, int frozen);
 
 typedef struct {
     nn_module base;
