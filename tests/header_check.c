@@ -27,10 +27,20 @@
 #include "raster.h"
 #include "rle.h"
 #include "synth_domains.h"
+#include "synth_instances.h"
 #include "sketch_filter.h"
 #include "contact_sheet.h"
 #include "soft_iou.h"
 #include "loss_difference.h"
+#include "focal.h"
+#include "polar_iou.h"
+#include "contour.h"
+#include "polar_targets.h"
+#include "resnet.h"
+#include "fpn.h"
+#include "mask_ap.h"
+#include "polarmask.h"
+#include "polar_decode.h"
 
 int pictor_header_check(void);
 int pictor_header_check(void) { return (int)sizeof(pt_optim_options); }

@@ -8,10 +8,12 @@
 
 extern const driver drv_classifier;
 extern const driver drv_multidomain;
+extern const driver drv_polarmask;
 
 static const driver *const registry[] = {
     &drv_classifier,
     &drv_multidomain,
+    &drv_polarmask,
 };
 
 #define N_DRIVERS ((int)(sizeof registry / sizeof registry[0]))

@@ -49,3 +49,32 @@ if [ -x "$build/bench_mobilenetv3_step" ]; then
     versus multidomain_step_speed_vs_python "mobilenet_v3_small, batch 32, 3x96x96" \
         bench_mobilenetv3_step mobilenetv3_step.py 10
 fi
+
+# PolarMask targets (data/polar_targets.c: contours, centres, center sampling, rays, contour map)
+# against a straightforward Python/NumPy port of PolarMask's target code
+# (tests/reference/polar_targets_ref.py) on the same 64 synthetic 256x256 images (3-8 occluding
+# ellipses and stars each, made by bench_polar_targets), both single-threaded as in a loader
+# thread. First a sanity comparison of the two sets of targets, then interleaved rounds; prints
+# pictor's ms per image and the ratio python / pictor of the medians.
+if [ -x "$build/bench_polar_targets" ]; then
+    pt_dir=$(mktemp -d)
+    trap 'rm -rf "$pt_dir"' EXIT
+    pt_ref="$here/../reference/polar_targets_ref.py"
+    "$build/bench_polar_targets" --write "$pt_dir" --passes 1 | sed -n 's/^images: /polar targets: /p'
+    $py "$pt_ref" "$pt_dir/masks.bin" --compare "$pt_dir/targets.bin" | sed -n 's/^sanity: /polar targets vs python: /p'
+    c_times="" py_times="" i=0
+    while [ "$i" -lt "$rounds" ]; do
+        c=$("$build/bench_polar_targets" | sed -n 's/^c_image_ms=//p')
+        p=$($py "$pt_ref" "$pt_dir/masks.bin" | sed -n 's/^py_image_ms=//p')
+        echo "round $((i + 1)): pictor ${c} ms/image, python ${p} ms/image (polar targets, 256x256, 1 thread)"
+        c_times="$c_times$c
+"
+        py_times="$py_times$p
+"
+        i=$((i + 1))
+    done
+    cm=$(printf '%s' "$c_times" | median)
+    pm=$(printf '%s' "$py_times" | median)
+    echo "polar_targets_ms_per_image=$cm"
+    echo "polar_targets_speed_vs_python=$(awk -v p="$pm" -v c="$cm" 'BEGIN { printf "%.1f", p / c }')"
+fi

@@ -1,0 +1,331 @@
+/*
+ * test_polarmask.c - the polarmask network, its inference decoding and the `polarmask` driver:
+ * output layout against the target grid, the refine module sampling exactly the contour points
+ * of claims 5-6, polygon decoding + class-wise NMS on a hand-made case, all three variants
+ * training and evaluating through `pictor`, and the model learning a small scene set well enough
+ * to find its objects (mask AP50).
+ */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+#include "polar_decode.h"
+#include "polar_targets.h"
+#include "polarmask.h"
+
+static char *g_dir;
+
+static void setup(void)
+{
+    tst_setup();
+    g_dir = tst_tmpdir();
+}
+
+static void teardown(void) { tst_rmtree(g_dir); }
+
+TestSuite(polarmask, .init = setup, .fini = teardown, .timeout = 600);
+
+static int run(const char *args)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR,
+             args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static const char *text(const char *rel)
+{
+    static char buf[1 << 18];
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
+    FILE *f = fopen(p, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static polarmask_config tiny_config(int refine, int contour)
+{
+    return (polarmask_config){.depth = 18, .frozen_stages = -1, .channels = 16, .num_classes = 3,
+                              .num_rays = 4, .head_convs = 1, .gn_groups = 4, .refine = refine,
+                              .contour_head = contour};
+}
+
+Test(polarmask, outputs_follow_the_target_grid)
+{
+    nn_store *s = nn_store_new(1);
+    polarmask m;
+    polarmask_config c = tiny_config(1, 1);
+    c.num_rays = 36;
+    cr_assert_eq(polarmask_init(&m, s, c), PT_OK, "%s", pt_error());
+    size_t mark = pt_scope_begin();
+    int64_t shape[4] = {2, 3, 100, 136};
+    polarmask_out o;
+    cr_assert_eq(polarmask_forward(&m, pt_randn(shape, 4, PT_F32, NULL), 1, &o), PT_OK, "%s",
+                 pt_error());
+    polar_config g;
+    polar_config_default(&g);
+    cr_expect_eq(o.n_locations, polar_num_locations(&g, 100, 136));
+    for (int l = 0; l < PM_LEVELS; l++) {
+        int rows, cols;
+        polar_level_grid(&g, l, 100, 136, &rows, &cols, NULL);
+        cr_expect_eq(o.level_h[l], rows, "level %d", l);
+        cr_expect_eq(o.level_w[l], cols, "level %d", l);
+    }
+    cr_expect_eq(pt_size(o.cls, 1), o.n_locations);
+    cr_expect_eq(pt_size(o.cls, 2), 3);
+    cr_expect_eq(pt_size(o.coarse, 2), 36);
+    cr_expect_eq(pt_size(o.fine, 1), o.n_locations);
+    cr_expect_eq(pt_size(o.contour, 2), 13);
+    cr_expect_eq(pt_size(o.contour, 3), 17);
+    cr_expect_gt(pt_item_or_nan(pt_amin(o.coarse, NULL, 0, 0)), 0.0);
+    /* a grey batch is repeated to three channels; two channels are refused with a message */
+    int64_t grey[4] = {1, 1, 64, 64}, two[4] = {1, 2, 64, 64};
+    cr_expect_eq(polarmask_forward(&m, pt_randn(grey, 4, PT_F32, NULL), 0, &o), PT_OK, "%s",
+                 pt_error());
+    cr_expect_null(o.contour);
+    cr_expect_eq(polarmask_forward(&m, pt_randn(two, 4, PT_F32, NULL), 0, &o), PT_ERR);
+    cr_expect(strstr(pt_error(), "expected images") != NULL, "%s", pt_error());
+    pt_scope_end(mark);
+    /* the training-only contour head and the optional refine module are named as documented */
+    cr_expect_not_null(nn_store_find(s, "contour_head.8.weight"));
+    cr_expect_not_null(nn_store_find(s, "refine.offsets.weight"));
+    cr_expect_not_null(nn_store_find(s, "backbone.body.layer4.1.bn2.running_var"));
+    cr_expect_not_null(nn_store_find(s, "backbone.fpn.extra_blocks.p7.weight"));
+    polarmask_free(&m);
+    nn_store_free(s);
+    /* bad options are named */
+    s = nn_store_new(1);
+    c = tiny_config(0, 0);
+    c.num_rays = 30;
+    cr_expect_eq(polarmask_init(&m, s, c), PT_ERR);
+    cr_expect(strstr(pt_error(), "num_rays 30") != NULL, "%s", pt_error());
+    nn_store_free(s);
+}
+
+/* With a feature map whose channel 0 is the linear function x + 100 y of the feature coordinates
+ * (pixel centres at +0.5) and a 1x1 grouped conv that passes channel 0 of each ray's group, the
+ * offsets are the sampled values, so they must equal x_k + 100 y_k with x_k = j + 0.5 +
+ * r_k sin(theta_k) / d, y_k = i + 0.5 + r_k cos(theta_k) / d (bilinear sampling is exact on a
+ * linear function inside the map). */
+Test(polarmask, refine_samples_the_contour_points)
+{
+    nn_store *s = nn_store_new(1);
+    polarmask m;
+    polarmask_config c = tiny_config(1, 0);
+    cr_assert_eq(polarmask_init(&m, s, c), PT_OK, "%s", pt_error());
+    const int R = 4, C = 16, H = 6, W = 7, d = 8;
+    pt_tensor *w = nn_store_find(s, "refine.offsets.weight"), *b = nn_store_find(s, "refine.offsets.bias");
+    cr_assert_eq(pt_size(w, 0), R);
+    cr_assert_eq(pt_size(w, 1), C);
+    float wv[4 * 16] = {0};
+    for (int k = 0; k < R; k++)
+        wv[k * C] = 1.0f;
+    int64_t wshape[4] = {R, C, 1, 1};
+    pt_no_grad_begin();
+    pt_copy_(w, pt_from_data(wv, wshape, 4, PT_F32));
+    pt_zero_(b);
+    pt_no_grad_end();
+    float *feat = calloc((size_t)C * H * W, sizeof *feat);
+    float coarse[4 * 6 * 7];
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++) {
+            feat[i * W + j] = (float)((j + 0.5) + 100.0 * (i + 0.5));
+            for (int k = 0; k < R; k++)
+                coarse[(k * H + i) * W + j] = (float)(2.0 + 0.5 * k + 0.25 * ((i + j) % 3));
+        }
+    int64_t fshape[4] = {1, C, H, W}, cshape[4] = {1, R, H, W};
+    pt_tensor *off = polarmask_refine_offsets(&m, tst_f32(feat, fshape, 4), tst_f32(coarse, cshape, 4), d);
+    cr_assert_not_null(off, "%s", pt_error());
+    double worst = 0;
+    int checked = 0;
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++)
+            for (int k = 0; k < R; k++) {
+                double r = coarse[(k * H + i) * W + j] / d;
+                double th = 2 * 3.14159265358979323846 * k / R;
+                double x = j + 0.5 + r * sin(th), y = i + 0.5 + r * cos(th);
+                if (x < 0.5 || x > W - 0.5 || y < 0.5 || y > H - 0.5)
+                    continue; /* the border blends with the zero padding */
+                double got = tst_at(off, (k * H + i) * W + j);
+                worst = fmax(worst, fabs(got - (x + 100.0 * y)));
+                checked++;
+            }
+    cr_expect_gt(checked, 80);
+    cr_expect_lt(worst, 1e-3, "largest |offset - sampled value| %g", worst);
+    free(feat);
+    pt_free(off);
+    polarmask_free(&m);
+    nn_store_free(s);
+}
+
+/* 64 x 64 image, 4 rays: level 0 is 8 x 8 (stride 8). Location (row 2, col 3) sits at
+ * (28, 20); rays of 16 px give the diamond (28, 36), (44, 20), (28, 4), (12, 20), box
+ * [12, 4, 44, 36]; the next location's box [20, 4, 52, 36] overlaps it with IoU 768/1280 = 0.6. */
+Test(polarmask, decode_polygons_and_classwise_nms)
+{
+    polar_config g;
+    polar_config_default(&g);
+    g.num_rays = 4;
+    const int C = 2;
+    int64_t N = polar_num_locations(&g, 64, 64);
+    cr_assert_eq(N, 64 + 16 + 4 + 1 + 1);
+    float *scores = calloc((size_t)N * C, sizeof *scores), *rays = calloc((size_t)N * 4, sizeof *rays);
+    for (int64_t i = 0; i < N * 4; i++)
+        rays[i] = 16.0f;
+    int64_t a = 2 * 8 + 3, b = 2 * 8 + 4, far = 6 * 8 + 6;
+    scores[a * C + 1] = 0.9f;  /* kept */
+    scores[b * C + 1] = 0.8f;  /* same class, box IoU 0.6 with a: suppressed */
+    scores[b * C + 0] = 0.7f;  /* other class at the same place: kept */
+    scores[far * C + 1] = 0.6f; /* elsewhere: kept */
+    scores[(far - 1) * C + 0] = 0.04f; /* under the threshold */
+    polar_decode_config dc = polar_decode_defaults();
+    polar_dets d;
+    char err[256];
+    cr_assert_eq(polar_decode(&dc, &g, 64, 64, C, scores, rays, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.n, 3);
+    cr_expect_float_eq(d.det[0].score, 0.9f, 1e-7);
+    cr_expect_eq(d.det[0].class_id, 1);
+    cr_expect_float_eq(d.det[0].x, 28.0f, 1e-5);
+    cr_expect_float_eq(d.det[0].y, 20.0f, 1e-5);
+    cr_expect_float_eq(d.det[0].xy[0], 28.0f, 1e-4); /* ray 0 points down */
+    cr_expect_float_eq(d.det[0].xy[1], 36.0f, 1e-4);
+    cr_expect_float_eq(d.det[0].xy[2], 44.0f, 1e-4); /* ray 1 points right */
+    cr_expect_float_eq(d.det[0].xy[3], 20.0f, 1e-4);
+    cr_expect_float_eq(d.det[0].box[0], 12.0f, 1e-4);
+    cr_expect_float_eq(d.det[0].box[1], 4.0f, 1e-4);
+    cr_expect_float_eq(d.det[0].box[3], 36.0f, 1e-4);
+    cr_expect_eq(d.det[1].class_id, 0);
+    cr_expect_float_eq(d.det[1].score, 0.7f, 1e-7);
+    cr_expect_float_eq(d.det[2].score, 0.6f, 1e-7);
+    /* the diamond's mask: pixel centres inside |x - 28| + |y - 20| < 16, 2 * 16^2 = 512 px */
+    uint8_t mask[64 * 64];
+    cr_assert_eq(polar_det_mask(&d, 0, mask, 64, 64), 0);
+    int area = 0, inside_ok = 1;
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 64; x++) {
+            area += mask[y * 64 + x];
+            double dist = fabs(x + 0.5 - 28) + fabs(y + 0.5 - 20);
+            if ((dist < 15.5 && !mask[y * 64 + x]) || (dist > 16.5 && mask[y * 64 + x]))
+                inside_ok = 0;
+        }
+    cr_expect(area >= 480 && area <= 544, "diamond area %d", area);
+    cr_expect(inside_ok);
+    polar_dets_free(&d);
+    /* max_dets cuts by score; a polygon is clipped to the image */
+    dc.max_dets = 1;
+    for (int k = 0; k < 4; k++)
+        rays[far * 4 + k] = 100.0f;
+    cr_assert_eq(polar_decode(&dc, &g, 64, 64, C, scores, rays, &d, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(d.n, 1);
+    polar_dets_free(&d);
+    dc.max_dets = 10;
+    scores[a * C + 1] = scores[b * C + 1] = scores[b * C + 0] = 0;
+    cr_assert_eq(polar_decode(&dc, &g, 64, 64, C, scores, rays, &d, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.n, 1);
+    cr_expect_float_eq(d.det[0].box[0], 0.0f, 1e-6);
+    cr_expect_float_eq(d.det[0].box[2], 64.0f, 1e-6);
+    polar_dets_free(&d);
+    free(scores);
+    free(rays);
+}
+
+static void write_config(const char *name, const char *extra)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "run: {dir: runs}\n"
+            "model: {type: polarmask, backbone: resnet18, channels: 32, gn_groups: 8,\n"
+            "        head_convs: 1, size_ranges: [16, 32, 64, 128]}\n"
+            "data: {train: s.h5, val: s.h5, workers: 1}\n"
+            "train: {max_steps: 2, batch_size: 4, log_every: 1, threads: 2}\n"
+            "optim: {type: adamw, lr: 0.001}\n%s",
+            extra);
+    fclose(f);
+}
+
+Test(polarmask, three_variants_train_evaluate_and_export)
+{
+    cr_assert_eq(run("data synth shapes --n 8 --size 64 --out s.h5"), 0, "%s", text("out.txt"));
+    write_config("pm.yaml", "");
+    static const struct {
+        const char *set, *name;
+        int fine, contour;
+    } v[3] = {
+        {"--set model.refine=off --set model.contour_head=off", "base", 0, 0},
+        {"--set model.contour_head=off", "refine", 1, 0},
+        {"", "full", 1, 1},
+    };
+    char cmd[512], rel[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "train pm.yaml --set run.name=%s %s", v[i].name, v[i].set);
+        cr_assert_eq(run(cmd), 0, "%s: %s", v[i].name, text("out.txt"));
+        snprintf(rel, sizeof rel, "runs/%s/metrics.jsonl", v[i].name);
+        const char *m = text(rel);
+        cr_expect(strstr(m, "\"loss/cls\":") && strstr(m, "\"loss/cnt\":") &&
+                  strstr(m, "\"loss/coarse\":"), "%s", m);
+        cr_expect_eq(strstr(m, "\"loss/fine\":") != NULL, v[i].fine, "%s: %s", v[i].name, m);
+        cr_expect_eq(strstr(m, "\"loss/contour\":") != NULL, v[i].contour, "%s: %s", v[i].name, m);
+        cr_expect(strstr(m, "\"mask_ap\":") && strstr(m, "\"mask_ap50\":") &&
+                  strstr(m, "\"mask_ap_l\":"), "%s", m);
+    }
+    /* the export has no contour head; pictor eval prints the AP JSON line and the results file */
+    cr_assert_eq(run("export runs/full --format safetensors --out full.safetensors"), 0, "%s",
+                 text("out.txt"));
+    char p[4300];
+    snprintf(p, sizeof p, "%s/full.safetensors", g_dir);
+    pt_dict *w = pt_safetensors_load(p);
+    cr_assert_not_null(w, "%s", pt_error());
+    int contour = 0;
+    for (int i = 0; i < pt_dict_size(w); i++)
+        contour += strncmp(pt_dict_name(w, i), "contour_head.", 13) == 0;
+    cr_expect_eq(contour, 0);
+    cr_expect_not_null(pt_dict_get(w, "refine.offsets.weight"));
+    pt_dict_free(w);
+    cr_assert_eq(run("eval pm.yaml --set run.name=full --weights full.safetensors"), 0, "%s",
+                 text("out.txt"));
+    const char *out = text("out.txt");
+    const char *brace = strrchr(out, '{');
+    cJSON *j = brace ? cJSON_Parse(brace) : NULL;
+    cr_assert_not_null(j, "no JSON line in: %s", out);
+    cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(j, "mask_ap")), "%s", out);
+    cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(j, "mask_ap75")), "%s", out);
+    cJSON_Delete(j);
+    j = cJSON_Parse(text("runs/full/predictions.json"));
+    cr_expect(cJSON_IsArray(j), "predictions.json is not a JSON array");
+    cJSON_Delete(j);
+    /* bad options are named */
+    cr_expect_eq(run("train pm.yaml --set model.size_ranges=[16,8,64,128]"), 1);
+    cr_expect(strstr(text("out.txt"), "size_ranges") != NULL, "%s", text("out.txt"));
+    cr_expect_eq(run("train pm.yaml --set model.gn_groups=5"), 1);
+    cr_expect(strstr(text("out.txt"), "GroupNorm") != NULL, "%s", text("out.txt"));
+}
+
+/* Four scenes learned for a few hundred steps: the model must find their objects again. */
+Test(polarmask, learns_a_small_scene_set)
+{
+    cr_assert_eq(run("data synth shapes --n 4 --size 64 --seed 3 --out s.h5"), 0, "%s",
+                 text("out.txt"));
+    write_config("fit.yaml", "sched: {type: constant}\n");
+    cr_assert_eq(run("train fit.yaml --set run.name=fit --set train.max_steps=150 "
+                     "--set train.log_every=50 --set train.eval_every=150 --set optim.lr=0.002"),
+                 0, "%s", text("out.txt"));
+    const char *m = text("runs/fit/metrics.jsonl");
+    const char *ev = strstr(m, "\"kind\":\"eval\"");
+    cr_assert_not_null(ev, "%s", m);
+    const char *ap = strstr(ev, "\"mask_ap50\":");
+    cr_assert_not_null(ap, "%s", ev);
+    double ap50 = atof(ap + strlen("\"mask_ap50\":"));
+    cr_expect_gt(ap50, 0.5, "mask AP50 after fitting 4 scenes: %g\n%s", ap50, m);
+}
