@@ -2,9 +2,11 @@
  * test_polarmask.c - the polarmask network, its inference decoding and the `polarmask` driver:
  * output layout against the target grid, the refine module sampling exactly the contour points
  * of claims 5-6, polygon decoding + class-wise NMS on a hand-made case, all three variants
- * training and evaluating through `pictor`, and the model learning a small scene set well enough
- * to find its objects (mask AP50).
+ * training and evaluating through `pictor`, the model learning a small scene set well enough
+ * to find its objects (mask AP50), and `pictor predict` drawing predictions (pixels of a
+ * hand-made picture, the pictures and results file of a trained model, its user errors).
  */
+#include <cairo.h>
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
@@ -12,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "polar_decode.h"
+#include "polar_draw.h"
 #include "polar_targets.h"
 #include "polarmask.h"
 
@@ -305,6 +309,38 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     j = cJSON_Parse(text("runs/full/predictions.json"));
     cr_expect(cJSON_IsArray(j), "predictions.json is not a JSON array");
     cJSON_Delete(j);
+    /* model.pretrained: a torchvision-style resnet18 file (the run's backbone.body.* without the
+     * prefix) loads into a frozen backbone, which comes out of training unchanged */
+    pt_dict *body = pt_dict_new();
+    snprintf(p, sizeof p, "%s/full.safetensors", g_dir);
+    w = pt_safetensors_load(p);
+    cr_assert_not_null(w, "%s", pt_error());
+    for (int i = 0; i < pt_dict_size(w); i++)
+        if (!strncmp(pt_dict_name(w, i), "backbone.body.", 14))
+            cr_assert_eq(pt_dict_put(body, pt_dict_name(w, i) + 14,
+                                     pt_alias(pt_dict_tensor(w, i))), PT_OK, "%s", pt_error());
+    snprintf(p, sizeof p, "%s/r18.safetensors", g_dir);
+    cr_assert_eq(pt_safetensors_save(body, p), PT_OK, "%s", pt_error());
+    cr_assert_eq(run("train pm.yaml --set run.name=pre --set model.pretrained=r18.safetensors "
+                     "--set model.frozen_stages=4 --set model.norm_eval=true"), 0, "%s",
+                 text("out.txt"));
+    snprintf(p, sizeof p, "%s/runs/pre/weights.safetensors", g_dir);
+    pt_dict *after = pt_safetensors_load(p);
+    cr_assert_not_null(after, "%s", pt_error());
+    const char *probe[] = {"conv1.weight", "layer3.0.conv1.weight", "layer4.1.bn2.running_var"};
+    for (int i = 0; i < 3; i++) {
+        char full[128];
+        snprintf(full, sizeof full, "backbone.body.%s", probe[i]);
+        cr_expect_eq(tst_max_abs_diff(pt_dict_get(body, probe[i]), pt_dict_get(after, full)), 0.0,
+                     "%s changed", full);
+    }
+    pt_dict_free(after);
+    pt_dict_free(body);
+    pt_dict_free(w);
+    cr_expect_eq(run("train pm.yaml --set model.backbone=resnet34 "
+                     "--set model.pretrained=r18.safetensors"), 1);
+    cr_expect(strstr(text("out.txt"), "model.pretrained") != NULL, "%s", text("out.txt"));
+
     /* bad options are named */
     cr_expect_eq(run("train pm.yaml --set model.size_ranges=[16,8,64,128]"), 1);
     cr_expect(strstr(text("out.txt"), "size_ranges") != NULL, "%s", text("out.txt"));
@@ -328,4 +364,118 @@ Test(polarmask, learns_a_small_scene_set)
     cr_assert_not_null(ap, "%s", ev);
     double ap50 = atof(ap + strlen("\"mask_ap50\":"));
     cr_expect_gt(ap50, 0.5, "mask AP50 after fitting 4 scenes: %g\n%s", ap50, m);
+}
+
+/* Pixel (x, y) of a cairo image surface as r, g, b. */
+static void pixel_rgb(cairo_surface_t *sf, int x, int y, int rgb[3])
+{
+    const unsigned char *data = cairo_image_surface_get_data(sf);
+    uint32_t v = *(const uint32_t *)(const void *)(data + (size_t)y *
+                                                    (size_t)cairo_image_surface_get_stride(sf) +
+                                                    4 * (size_t)x);
+    rgb[0] = (int)(v >> 16 & 255), rgb[1] = (int)(v >> 8 & 255), rgb[2] = (int)(v & 255);
+}
+
+/* polar_draw on a hand-made case, then `pictor predict` end to end. The drawing: a 32 x 32 grey
+ * image (value 40) scaled by 8 to 256 x 256, one ground-truth square [8, 16)^2, one detection of
+ * class 1 (orange) with 4 rays of 4 px from (24, 24): the diamond |x - 24| + |y - 24| < 4. */
+Test(polarmask, predict_draws_contours)
+{
+    cr_expect_eq(polar_draw_scale(32, 32, 0), 8);
+    cr_expect_eq(polar_draw_scale(64, 48, 256), 4);
+    cr_expect_eq(polar_draw_scale(300, 200, 256), 1);
+    cr_expect_eq(polar_draw_scale(0, 10, 256), 0);
+    sample s;
+    sample_init(&s);
+    s.h = s.w = 32, s.c = 1;
+    s.image = malloc(32 * 32);
+    memset(s.image, 40, 32 * 32);
+    s.n_instances = 1;
+    s.instances = calloc(1, sizeof *s.instances);
+    s.instances[0].mask = calloc(32 * 32, 1);
+    for (int y = 8; y < 16; y++)
+        memset(s.instances[0].mask + y * 32 + 8, 1, 8);
+    float xy[8] = {24, 28, 28, 24, 24, 20, 20, 24}; /* rays down, right, up, left */
+    polar_det det = {.class_id = 1, .score = 0.9f, .x = 24, .y = 24, .box = {20, 20, 28, 28},
+                     .xy = xy};
+    polar_dets d = {.n = 1, .num_rays = 4, .det = &det};
+    const char *const names[] = {"circle", "square"};
+    polar_draw_options opt = {0, names, 2};
+    char png[4300], err[512];
+    snprintf(png, sizeof png, "%s/one.png", g_dir);
+    cr_assert_eq(polar_draw_png(png, &s, &d, &opt, err, sizeof err), 0, "%s", err);
+    cairo_surface_t *sf = cairo_image_surface_create_from_png(png);
+    cr_assert_eq(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS);
+    cr_expect_eq(cairo_image_surface_get_width(sf), 256);
+    cr_expect_eq(cairo_image_surface_get_height(sf), 256);
+    int px[3];
+    pixel_rgb(sf, 16, 240, px); /* far from everything: the image */
+    cr_expect(px[0] == 40 && px[1] == 40 && px[2] == 40, "%d %d %d", px[0], px[1], px[2]);
+    pixel_rgb(sf, 96, 96, px); /* inside the ground-truth square: the image */
+    cr_expect(px[0] == 40 && px[1] == 40 && px[2] == 40, "%d %d %d", px[0], px[1], px[2]);
+    pixel_rgb(sf, 64, 100, px); /* on its left edge (x = 8 px): grey, lighter than the image */
+    cr_expect(px[0] > 90 && abs(px[0] - px[1]) <= 2 && abs(px[1] - px[2]) <= 2, "%d %d %d",
+              px[0], px[1], px[2]);
+    pixel_rgb(sf, 192, 192, px); /* the ray origin: the class colour (orange) */
+    cr_expect(px[0] > 200 && px[1] > 90 && px[1] < 170 && px[2] < 60, "%d %d %d", px[0], px[1],
+              px[2]);
+    pixel_rgb(sf, 204, 204, px); /* inside the diamond, off the rays: a light orange fill */
+    cr_expect(px[0] > 60 && px[0] > px[1] && px[1] > px[2], "%d %d %d", px[0], px[1], px[2]);
+    pixel_rgb(sf, 232, 232, px); /* outside it */
+    cr_expect(px[0] == 40 && px[1] == 40 && px[2] == 40, "%d %d %d", px[0], px[1], px[2]);
+    cairo_surface_destroy(sf);
+    /* bad input and unwritable paths are refused with a message */
+    d.num_rays = 2;
+    cr_expect_eq(polar_draw_png(png, &s, &d, &opt, err, sizeof err), -1);
+    cr_expect(strstr(err, "rays") != NULL, "%s", err);
+    d.num_rays = 4;
+    snprintf(png, sizeof png, "%s/no/such/dir.png", g_dir);
+    cr_expect_eq(polar_draw_png(png, &s, &d, &opt, err, sizeof err), -1);
+    cr_expect(strstr(err, "no/such/dir.png") != NULL, "%s", err);
+    sample_free(&s);
+
+    /* pictor predict: 3 pictures of the 64 px images at 256 px, and their results file */
+    cr_assert_eq(run("data synth shapes --n 8 --size 64 --out s.h5"), 0, "%s", text("out.txt"));
+    write_config("pm.yaml", "");
+    cr_assert_eq(run("train pm.yaml --set run.name=p --set model.contour_head=off"), 0, "%s",
+                 text("out.txt"));
+    cr_assert_eq(run("predict pm.yaml --set model.contour_head=off --weights "
+                     "runs/p/weights.safetensors --out pred --n 3"), 0, "%s", text("out.txt"));
+    for (int i = 0; i < 4; i++) {
+        snprintf(png, sizeof png, "%s/pred/%d.png", g_dir, i);
+        sf = cairo_image_surface_create_from_png(png);
+        if (i == 3) { /* --n 3: images 0, 1, 2 only */
+            cr_expect_neq(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS, "%s exists", png);
+        } else {
+            cr_expect_eq(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS, "%s", png);
+            cr_expect_eq(cairo_image_surface_get_width(sf), 256, "%s", png);
+            cr_expect_eq(cairo_image_surface_get_height(sf), 256, "%s", png);
+        }
+        cairo_surface_destroy(sf);
+    }
+    cJSON *j = cJSON_Parse(text("pred/predictions.json"));
+    cr_assert(cJSON_IsArray(j), "predictions.json: %s", text("pred/predictions.json"));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+        double id = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "image_id"));
+        cr_expect(id == 0 || id == 1 || id == 2, "image_id %g", id);
+        cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(e, "score")));
+    }
+    cJSON_Delete(j);
+    /* user errors: exit 1 and a message naming the file, the option or the model type */
+    cr_expect_eq(run("predict pm.yaml --weights nowhere.safetensors --out pred2"), 1);
+    cr_expect(strstr(text("out.txt"), "nowhere.safetensors") != NULL, "%s", text("out.txt"));
+    cr_expect_eq(run("predict pm.yaml --weights runs/p/weights.safetensors --out pred2 --n 0"), 1);
+    cr_expect(strstr(text("out.txt"), "--n") != NULL, "%s", text("out.txt"));
+    char md[4300];
+    snprintf(md, sizeof md, "%s/md.yaml", g_dir);
+    FILE *f = fopen(md, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "model: {type: multidomain}\ndata: {train: s.h5}\n");
+    fclose(f);
+    cr_expect_eq(run("predict md.yaml --weights runs/p/weights.safetensors --out pred2"), 1);
+    cr_expect(strstr(text("out.txt"), "model.type multidomain has no predict") != NULL, "%s",
+              text("out.txt"));
+    snprintf(png, sizeof png, "%s/pred2", g_dir);
+    cr_expect(access(png, F_OK) != 0, "pred2 was created by a failed predict");
 }

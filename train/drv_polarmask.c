@@ -13,7 +13,8 @@
  * each term logged on its own. Evaluation: scores = class probability x centerness, top-k per
  * level, rays -> polygons, class-wise NMS (train/polar_decode.h), masks rasterised at the input
  * size, COCO mask AP (train/mask_ap.h) and the detections as a COCO results file in the run dir.
- * The contour head is training-only and left out of exported weights.
+ * The contour head is training-only and left out of exported weights. `pictor predict` draws
+ * the same decoded detections over each image (train/polar_draw.h) and writes their results file.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +28,7 @@
 #include "focal.h"
 #include "mask_ap.h"
 #include "polar_decode.h"
+#include "polar_draw.h"
 #include "polar_iou.h"
 #include "polar_targets.h"
 #include "polarmask.h"
@@ -44,6 +46,7 @@ typedef struct {
     int refine, contour_head;
     cfg_float_list size_ranges;
     double center_radius;
+    char *pretrained;
 } pm_model_cfg;
 
 typedef struct {
@@ -84,6 +87,9 @@ static const cfg_field model_fields[] = {
      1e6, NULL, "level boundaries on a location's largest distance to its box sides", 4},
     {"center_radius", CFG_FLOAT, offsetof(pm_cfg, model.center_radius), "1.5", 0.01, 100, NULL,
      "positives within this many strides of the instance centre", 0},
+    {"pretrained", CFG_STRING, offsetof(pm_cfg, model.pretrained), "", 0, 0, NULL,
+     "torchvision ResNet weights (.safetensors or torch.save'd dict) for backbone.body; fc.* "
+     "ignored", 0},
 };
 
 static const cfg_field loss_fields[] = {
@@ -263,6 +269,8 @@ typedef struct {
     int64_t eval_images, eval_dets;
 } pm;
 
+static int load_pretrained(nn_store *s, const char *path, char *err, size_t errlen);
+
 static void pm_destroy(void *self)
 {
     pm *m = self;
@@ -317,6 +325,10 @@ static void *pm_create(const drv_env *env, char *err, size_t errlen)
         pm_destroy(m);
         return NULL;
     }
+    if (c->model.pretrained[0] && load_pretrained(env->store, c->model.pretrained, err, errlen) < 0) {
+        pm_destroy(m);
+        return NULL;
+    }
     grid_of(c, &m->grid);
     m->grid.num_classes = env->num_classes;
     char why[256];
@@ -331,6 +343,57 @@ static void *pm_create(const drv_env *env, char *err, size_t errlen)
     m->dec.nms_iou = (float)c->infer.nms_iou;
     m->dec.max_dets = (int)c->infer.max_dets;
     return m;
+}
+
+/* model.pretrained: a torchvision resnet state dict -> backbone.body.*. Every backbone entry must
+ * be in the file with its shape; the file's fc.* is ignored, anything else it has is an error. */
+static int load_pretrained(nn_store *s, const char *path, char *err, size_t errlen)
+{
+    size_t len = strlen(path);
+    int st = len > 12 && strcmp(path + len - 12, ".safetensors") == 0;
+    pt_dict *d = st ? pt_safetensors_load(path) : pt_torch_load(path);
+    if (!d) {
+        snprintf(err, errlen, "model.pretrained: %s", pt_error());
+        return -1;
+    }
+    static const char prefix[] = "backbone.body.";
+    int rc = 0, used = 0;
+    for (int i = 0; i < nn_store_size(s) && !rc; i++) {
+        const char *name = nn_store_name(s, i);
+        if (strncmp(name, prefix, sizeof prefix - 1))
+            continue;
+        pt_tensor *dst = nn_store_tensor(s, i), *src = pt_dict_get(d, name + sizeof prefix - 1);
+        if (!src) {
+            snprintf(err, errlen, "model.pretrained: '%s' has no '%s' (a torchvision resnet state dict "
+                     "was expected)", path, name + sizeof prefix - 1);
+            rc = -1;
+        } else if (pt_ndim(src) != pt_ndim(dst) || pt_numel(src) != pt_numel(dst)) {
+            snprintf(err, errlen, "model.pretrained: '%s' in '%s' has %lld values, the model %lld "
+                     "(another ResNet depth?)", name + sizeof prefix - 1, path,
+                     (long long)pt_numel(src), (long long)pt_numel(dst));
+            rc = -1;
+        } else {
+            pt_no_grad_begin();
+            if (pt_copy_(dst, src) != PT_OK) {
+                snprintf(err, errlen, "model.pretrained: '%s': %s", name, pt_error());
+                rc = -1;
+            }
+            pt_no_grad_end();
+            used++;
+        }
+    }
+    for (int i = 0; i < pt_dict_size(d) && !rc; i++) {
+        const char *k = pt_dict_name(d, i);
+        char full[NN_NAME_MAX];
+        snprintf(full, sizeof full, "%s%s", prefix, k);
+        if (strncmp(k, "fc.", 3) && !nn_store_find(s, full)) {
+            snprintf(err, errlen, "model.pretrained: '%s' has '%s', which the backbone does not",
+                     path, k);
+            rc = -1;
+        }
+    }
+    pt_dict_free(d);
+    return rc ? -1 : used;
 }
 
 static collate_config pm_collate(const drv_env *env)
@@ -513,6 +576,73 @@ static void pm_eval_end(void *self, drv_metrics *out)
         fprintf(stderr, "pictor: polarmask evaluation: %s\n", err);
 }
 
+/* ------------------------------------------------------------------ predict (`pictor predict`) */
+
+/* Each image's detections drawn over it into out_dir/<dataset index>.png (train/polar_draw.h)
+ * and added to the evaluator, whose results file pm_predict_end writes. */
+static int pm_predict(void *self, const collated_batch *b, const sample *samples, int n,
+                      const char *out_dir, char *err, size_t errlen)
+{
+    pm *m = self;
+    polarmask_out o;
+    if (!m->ap || polarmask_forward(&m->net, b->images, 0, &o) != PT_OK)
+        return snprintf(err, errlen, "%s", m->ap ? pt_error() : "out of memory"), 2;
+    const int64_t N = o.n_locations, C = m->num_classes, R = m->cfg.model.num_rays;
+    const int h = (int)pt_size(b->images, 2), w = (int)pt_size(b->images, 3);
+    if (polar_num_locations(&m->grid, h, w) != N)
+        return snprintf(err, errlen, "grid mismatch (%lld locations)", (long long)N), 2;
+    pt_tensor *scores = pt_contiguous(pt_mul(pt_sigmoid(o.cls),
+                                             pt_unsqueeze(pt_sigmoid(o.centerness), 2)));
+    pt_tensor *rays = pt_contiguous(o.fine ? o.fine : o.coarse);
+    size_t n_scores = (size_t)(b->n * N * C), n_rays = (size_t)(b->n * N * R);
+    float *hs = malloc(n_scores * sizeof *hs), *hr = malloc(n_rays * sizeof *hr);
+    uint8_t *mask = malloc((size_t)h * (size_t)w);
+    int rc = 0;
+    if (!hs || !hr || !mask)
+        rc = 2, snprintf(err, errlen, "out of memory");
+    else if (pt_copy_to(scores, hs, n_scores * sizeof *hs) != PT_OK ||
+             pt_copy_to(rays, hr, n_rays * sizeof *hr) != PT_OK)
+        rc = 2, snprintf(err, errlen, "%s", pt_error());
+    polar_draw_options opt = {0, m->env->class_names, m->num_classes};
+    for (int i = 0; rc == 0 && i < n && i < b->n; i++) {
+        const sample *s = &samples[i];
+        polar_dets d;
+        char path[4200];
+        if (s->h != h || s->w != w) {
+            rc = 2, snprintf(err, errlen, "dataset item %lld is %dx%d, its batch %dx%d",
+                             (long long)s->index, s->w, s->h, w, h);
+            break;
+        }
+        if (polar_decode(&m->dec, &m->grid, h, w, (int)C, hs + i * N * C, hr + i * N * R, &d,
+                         err, errlen)) {
+            rc = 2;
+            break;
+        }
+        snprintf(path, sizeof path, "%s/%lld.png", out_dir, (long long)s->index);
+        if (polar_draw_png(path, s, &d, &opt, err, errlen))
+            rc = 1;
+        for (int k = 0; rc == 0 && k < d.n; k++) {
+            polar_det_mask(&d, k, mask, h, w);
+            if (mask_ap_add_det(m->ap, s->index, d.det[k].class_id, d.det[k].score, mask, h, w,
+                                err, errlen))
+                rc = 2;
+        }
+        polar_dets_free(&d);
+    }
+    free(hs), free(hr), free(mask);
+    return rc;
+}
+
+static int pm_predict_end(void *self, const char *out_dir, char *err, size_t errlen)
+{
+    pm *m = self;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/predictions.json", out_dir);
+    if (!m->ap)
+        return snprintf(err, errlen, "out of memory"), 2;
+    return mask_ap_write_results_json(m->ap, path, err, errlen) ? 1 : 0;
+}
+
 static const char *const pm_export_exclude[] = {"contour_head."};
 static const cfg_section *const pm_more_sections[] = {&loss_section, &infer_section};
 
@@ -531,5 +661,7 @@ const driver drv_polarmask = {
     .eval_begin = pm_eval_begin,
     .eval_batch = pm_eval_batch,
     .eval_end = pm_eval_end,
+    .predict = pm_predict,
+    .predict_end = pm_predict_end,
     .destroy = pm_destroy,
 };
