@@ -41,6 +41,7 @@
 #include "mask_ap.h"
 #include "polarmask.h"
 #include "polar_decode.h"
+#include "polar_draw.h"
 
 int pictor_header_check(void);
 int pictor_header_check(void) { return (int)sizeof(pt_optim_options); }

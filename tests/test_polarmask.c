@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "mask_ap.h"
 #include "polar_decode.h"
+#include "synth_instances.h"
 #include "polar_draw.h"
 #include "polar_targets.h"
 #include "polarmask.h"
@@ -240,6 +242,80 @@ Test(polarmask, decode_polygons_and_classwise_nms)
     polar_dets_free(&d);
     free(scores);
     free(rays);
+}
+
+/* Targets -> decode -> evaluator closes the loop: a "perfect" prediction made of the targets
+ * themselves (score 1 at every positive for its class, the target rays) must find the ground
+ * truth again. Every object of 40 shapes scenes at 64 px with PolarMask's rules: the polygons of
+ * 36 rays from the positives cover their masks, so AP50 is near 1 (rings and crescents are not
+ * star-shaped from every positive, which costs some IoU at the strict thresholds only). */
+static double perfect_ap50(const int *size_ranges, double *ap)
+{
+    polar_config g;
+    polar_config_default(&g);
+    for (int l = 0; l < 5; l++) {
+        g.range_lo[l] = l ? (float)size_ranges[l - 1] : -1.0f;
+        g.range_hi[l] = l < 4 ? (float)size_ranges[l] : INFINITY;
+    }
+    const int S = 64, C = 7, R = g.num_rays;
+    int64_t N = polar_num_locations(&g, S, S);
+    int32_t *cls = malloc((size_t)N * sizeof *cls);
+    float *rays = malloc((size_t)N * R * sizeof *rays), *ctr = malloc((size_t)N * sizeof *ctr);
+    float *scores = malloc((size_t)N * C * sizeof *scores);
+    uint8_t *mask = malloc((size_t)S * S);
+    mask_ap *ev = mask_ap_new(C);
+    char err[512];
+    for (int64_t img = 0; img < 40; img++) {
+        synth_scene sc;
+        cr_assert_eq(synth_shapes_scene(S, 3, 0, 1, img, &sc, err, sizeof err), 0, "%s", err);
+        sample smp;
+        sample_init(&smp);
+        smp.h = smp.w = S;
+        smp.c = 3;
+        smp.n_instances = sc.n;
+        instance inst[8];
+        for (int k = 0; k < sc.n; k++) {
+            inst[k] = (instance){.class_id = sc.inst[k].class_id, .mask = sc.inst[k].mask};
+            cr_assert_eq(mask_ap_add_gt(ev, img, inst[k].class_id, inst[k].mask, S, S, 0, err,
+                                        sizeof err), 0, "%s", err);
+        }
+        smp.instances = inst;
+        polar_targets t = {cls, rays, ctr, NULL, NULL};
+        cr_assert_eq(polar_targets_compute(&g, &smp, &t, NULL, err, sizeof err), 0, "%s", err);
+        for (int64_t i = 0; i < N * C; i++)
+            scores[i] = 0;
+        for (int64_t i = 0; i < N; i++)
+            if (cls[i] >= 0)
+                scores[i * C + cls[i]] = 0.5f + 0.5f * ctr[i]; /* the centre-most first */
+        polar_decode_config dc = polar_decode_defaults();
+        polar_dets d;
+        cr_assert_eq(polar_decode(&dc, &g, S, S, C, scores, rays, &d, err, sizeof err), 0, "%s", err);
+        for (int k = 0; k < d.n; k++) {
+            polar_det_mask(&d, k, mask, S, S);
+            cr_assert_eq(mask_ap_add_det(ev, img, d.det[k].class_id, d.det[k].score, mask, S, S,
+                                         err, sizeof err), 0, "%s", err);
+        }
+        polar_dets_free(&d);
+        synth_scene_free(&sc);
+    }
+    mask_ap_result r;
+    cr_assert_eq(mask_ap_summarize(ev, &r, err, sizeof err), 0, "%s", err);
+    mask_ap_free(ev);
+    free(cls), free(rays), free(ctr), free(scores), free(mask);
+    *ap = r.ap;
+    return r.ap50;
+}
+
+Test(polarmask, targets_decode_back_to_the_ground_truth)
+{
+    static const int ranges[2][4] = {{8, 16, 32, 64}, {16, 32, 64, 128}};
+    for (int i = 0; i < 2; i++) {
+        double ap, ap50 = perfect_ap50(ranges[i], &ap);
+        fprintf(stderr, "perfect prediction from targets, ranges %d..%d: AP50 %.3f AP %.3f\n",
+                ranges[i][0], ranges[i][3], ap50, ap);
+        cr_expect_gt(ap50, 0.9, "ranges %d..: AP50 %g", ranges[i][0], ap50);
+        cr_expect_gt(ap, 0.6, "ranges %d..: AP %g", ranges[i][0], ap);
+    }
 }
 
 static void write_config(const char *name, const char *extra)

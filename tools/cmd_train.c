@@ -1,6 +1,6 @@
 /*
- * cmd_train.c - `pictor train`, `pictor eval` and `pictor export`: argument parsing only; the
- * work is in train/trainer.c.
+ * cmd_train.c - `pictor train`, `pictor eval`, `pictor predict` and `pictor export`: argument
+ * parsing only; the work is in train/trainer.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +88,55 @@ int cmd_eval(int argc, char **argv)
         return 1;
     trainer_opts o = {a.config, a.sets, a.n_sets, NULL};
     return trainer_eval(&o, a.weights);
+}
+
+/* --out DIR and --n N are taken here; the rest (CONFIG, --weights, --set) as for eval. */
+int cmd_predict(int argc, char **argv)
+{
+    const char *out = NULL;
+    long n = 16;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n_rest = 0;
+    if (!rest) {
+        fprintf(stderr, "pictor predict: out of memory\n");
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--out")) {
+            if (!v || !*v) {
+                fprintf(stderr, "pictor predict: --out expects a directory\n");
+                free(rest);
+                return 1;
+            }
+            out = v, i++;
+        } else if (!strcmp(argv[i], "--n")) {
+            char *end = NULL;
+            n = v ? strtol(v, &end, 10) : 0;
+            if (!v || end == v || *end || n < 1 || n > 1000000) {
+                fprintf(stderr, "pictor predict: --n expects a number of images in [1, 1000000], "
+                                "got '%s'\n", v ? v : "(nothing)");
+                free(rest);
+                return 1;
+            }
+            i++;
+        } else {
+            rest[n_rest++] = argv[i];
+        }
+    }
+    if (!out) {
+        fprintf(stderr, "usage: pictor predict CONFIG.yaml --weights FILE --out DIR [--n N] "
+                        "[--set key.path=value ...]\n");
+        free(rest);
+        return 1;
+    }
+    train_args a;
+    int bad = parse(n_rest, rest, "predict", 0, 1, &a);
+    free(rest);
+    if (bad)
+        return 1;
+    trainer_opts o = {a.config, a.sets, a.n_sets, NULL};
+    return trainer_predict(&o, a.weights, out, (int)n);
 }
 
 int cmd_export(int argc, char **argv)

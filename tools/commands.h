@@ -16,6 +16,8 @@ int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 /* `pictor eval CONFIG --weights FILE [--set k=v ...]` (tools/cmd_train.c) */
 int cmd_eval(int argc, char **argv);
+/* `pictor predict CONFIG --weights FILE --out DIR [--n N] [--set k=v ...]` (tools/cmd_train.c) */
+int cmd_predict(int argc, char **argv);
 /* `pictor export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE` */
 int cmd_export(int argc, char **argv);
 

@@ -20,6 +20,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  train CONFIG.yaml [--set key.path=value ...] [--resume auto|PATH]\n"
             "  eval CONFIG.yaml --weights FILE [--set ...]   prints one JSON line of metrics\n"
+            "  predict CONFIG.yaml --weights FILE --out DIR [--n N] [--set ...]\n"
+            "                          draw the predictions on the first N (16) val images\n"
             "  export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE\n"
             "  config show CONFIG.yaml [--set ...]          the resolved config, with defaults\n"
             "  data info|import-idx|import-folder|import-masks ...   (pictor data help)\n"
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
         return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "predict"))
+        return cmd_predict(argc - 2, argv + 2);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "config"))

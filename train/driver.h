@@ -10,6 +10,7 @@
  *   - computes the loss of a collated batch, reporting each term (loss);
  *   - accumulates evaluation over batches (eval_begin, eval_batch, eval_end), run by the core
  *     under no-grad with the store in eval mode;
+ *   - optionally draws its predictions for `pictor predict` (predict, predict_end);
  *   - lists the name prefixes of training-only parts left out of exported weights.
  * Tensors a driver returns from loss/eval_batch belong to the caller's scope (see pt.h).
  */
@@ -85,6 +86,15 @@ typedef struct driver {
     void (*eval_begin)(void *self);
     pt_status (*eval_batch)(void *self, const collated_batch *b);
     void (*eval_end)(void *self, drv_metrics *out);
+    /* Optional (`pictor predict`): show the model's predictions on the batch b collated from
+     * samples[0..n) (the images as evaluation sees them, resized, not augmented), e.g. one
+     * out_dir/<dataset index>.png per image; predict_end (optional) then writes what covers every
+     * batch (e.g. out_dir/predictions.json). The core calls eval_begin first, and both under
+     * no-grad with the store in eval mode; out_dir exists. They return 0, or an exit status with
+     * a message in err: 1 a user error (a file that cannot be written), 2 an internal error. */
+    int (*predict)(void *self, const collated_batch *b, const sample *samples, int n,
+                   const char *out_dir, char *err, size_t errlen);
+    int (*predict_end)(void *self, const char *out_dir, char *err, size_t errlen);
     void (*destroy)(void *self);
 } driver;
 

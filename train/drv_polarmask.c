@@ -265,6 +265,7 @@ typedef struct {
     polar_decode_config dec;
     int num_classes;
     mask_ap *ap;
+    mask_ap *ap_any;   /* the same detections and ground truth with every class as one */
     char eval_err[512];
     int64_t eval_images, eval_dets;
 } pm;
@@ -278,6 +279,7 @@ static void pm_destroy(void *self)
         return;
     polarmask_free(&m->net);
     mask_ap_free(m->ap);
+    mask_ap_free(m->ap_any);
     free(m);
 }
 
@@ -479,7 +481,9 @@ static void pm_eval_begin(void *self)
 {
     pm *m = self;
     mask_ap_free(m->ap);
+    mask_ap_free(m->ap_any);
     m->ap = mask_ap_new(m->num_classes);
+    m->ap_any = mask_ap_new(1);
     m->eval_err[0] = 0;
     m->eval_images = m->eval_dets = 0;
 }
@@ -494,7 +498,8 @@ static pt_status eval_image(pm *m, int64_t id, int h, int w, const float *scores
     for (int i = 0; i < d.n; i++) {
         polar_det_mask(&d, i, mask, h, w);
         if (mask_ap_add_det(m->ap, id, d.det[i].class_id, d.det[i].score, mask, h, w, err,
-                            sizeof err)) {
+                            sizeof err) ||
+            mask_ap_add_det(m->ap_any, id, 0, d.det[i].score, mask, h, w, err, sizeof err)) {
             polar_dets_free(&d);
             return pt_error_set("polarmask eval: %s", err), PT_ERR;
         }
@@ -507,7 +512,7 @@ static pt_status eval_image(pm *m, int64_t id, int h, int w, const float *scores
 static pt_status pm_eval_batch(void *self, const collated_batch *b)
 {
     pm *m = self;
-    if (!m->ap)
+    if (!m->ap || !m->ap_any)
         return pt_error_set("polarmask eval: out of memory"), PT_ERR;
     const pm_gt_list *gl = b->payload;
     if (b->n_targets != N_TARGETS || !gl)
@@ -516,7 +521,9 @@ static pt_status pm_eval_batch(void *self, const collated_batch *b)
     for (int i = 0; i < gl->n; i++) {
         const pm_gt *g = &gl->gt[i];
         if (mask_ap_add_gt_rle(m->ap, g->image_id, g->class_id, g->counts, g->n, g->h, g->w, 0,
-                               err, sizeof err))
+                               err, sizeof err) ||
+            mask_ap_add_gt_rle(m->ap_any, g->image_id, 0, g->counts, g->n, g->h, g->w, 0, err,
+                               sizeof err))
             return pt_error_set("polarmask eval: %s", err), PT_ERR;
     }
     polarmask_out o;
@@ -565,6 +572,11 @@ static void pm_eval_end(void *self, drv_metrics *out)
     drv_metrics_add(out, "mask_ap_m", r.ap_medium);
     drv_metrics_add(out, "mask_ap_l", r.ap_large);
     drv_metrics_add(out, "mask_ar100", r.ar100);
+    mask_ap_result any;
+    if (m->ap_any && mask_ap_summarize(m->ap_any, &any, err, sizeof err) == 0) {
+        drv_metrics_add(out, "mask_ap_agnostic", any.ap);   /* class ignored: localisation only */
+        drv_metrics_add(out, "mask_ap50_agnostic", any.ap50);
+    }
     drv_metrics_add(out, "dets_per_image",
                     m->eval_images ? (double)m->eval_dets / (double)m->eval_images : 0);
     char path[4200];

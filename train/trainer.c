@@ -301,12 +301,17 @@ static void pipe_close(data_pipe *p)
     memset(p, 0, sizeof *p);
 }
 
+/* max_items > 0: only the first max_items items of r (evaluation order); keep_samples: batches
+ * also carry their (augmented) samples. */
 static int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
-                     const sampler_state *resume_at, char *err, size_t errlen)
+                     const sampler_state *resume_at, int64_t max_items, int keep_samples,
+                     char *err, size_t errlen)
 {
     const settings *c = &s->cfg;
     memset(p, 0, sizeof *p);
     store_source(r, &p->src);
+    if (max_items > 0 && max_items < p->src.count)
+        p->src.count = max_items;
     sampler_config sc = sampler_config_defaults();
     sc.kind = training ? (sampler_kind)c->data.sampler : SAMPLER_SEQUENTIAL;
     sc.batch_size = (int)c->train.batch_size;
@@ -331,6 +336,7 @@ static int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
     lc.collate = collate_for_loader;
     lc.collate_free = collate_free_for_loader;
     lc.collate_ctx = &s->collate;
+    lc.keep_samples = keep_samples;
     if (!(p->ld = loader_new(&p->src, p->smp, &lc, err, errlen)))
         return pipe_close(p), -1;
     return 0;
@@ -343,7 +349,7 @@ static int evaluate(session *s, store_reader *r, drv_metrics *out, char *err, si
 {
     data_pipe p;
     memset(out, 0, sizeof *out);
-    if (pipe_open(&p, s, r, 0, NULL, err, errlen) != 0)
+    if (pipe_open(&p, s, r, 0, NULL, 0, 0, err, errlen) != 0)
         return EXIT_USER;
     int was_training = nn_store_training(s->store), rc = EXIT_OK;
     nn_store_set_training(s->store, 0);
@@ -589,7 +595,8 @@ int trainer_train(const trainer_opts *o)
     if ((rc = write_resolved_config(&s)) != EXIT_OK)
         goto done;
 
-    if (pipe_open(&pipe, &s, s.train, 1, resume_path ? &start : NULL, err, sizeof err) != 0) {
+    if (pipe_open(&pipe, &s, s.train, 1, resume_path ? &start : NULL, 0, 0, err,
+                  sizeof err) != 0) {
         rc = fail(EXIT_USER, "%s", err);
         goto done;
     }
@@ -887,6 +894,106 @@ int trainer_eval(const trainer_opts *o, const char *weights)
     printf("}\n");
     rc = EXIT_OK;
 done:
+    pt_dict_free(w);
+    session_close(&s);
+    return rc;
+}
+
+#define PREDICT_DEFAULT_IMAGES 16
+
+/* The driver the config's model.type names (overrides applied), or NULL: session_open then says
+ * what is wrong with it. */
+static const driver *driver_of_config(const trainer_opts *o)
+{
+    char err[ERRLEN];
+    cfg_doc *doc = cfg_load(o->config_path, o->overrides, o->n_overrides, err, sizeof err);
+    const driver *d = doc ? driver_find(cfg_peek_string(doc, "model.type")) : NULL;
+    cfg_doc_free(doc);
+    return d;
+}
+
+static int no_predict(const char *config_path, const driver *drv)
+{
+    char with[512] = "";
+    for (int i = 0; i < driver_count(); i++)
+        if (driver_at(i)->predict) {
+            size_t len = strlen(with);
+            snprintf(with + len, sizeof with - len, "%s%s", len ? ", " : "", driver_at(i)->type);
+        }
+    return fail(EXIT_USER, "%s: model.type %s has no predict (model types with one: %s)",
+                config_path, drv->type, with[0] ? with : "none");
+}
+
+int trainer_predict(const trainer_opts *o, const char *weights, const char *out_dir, int n)
+{
+    const driver *early = driver_of_config(o);
+    if (early && !early->predict)
+        return no_predict(o->config_path, early); /* before reading any data or building */
+    char err[ERRLEN];
+    session s;
+    int rc = session_open(&s, o, 0, err, sizeof err);
+    if (rc != EXIT_OK)
+        return fail(rc, "%s", err);
+    pt_dict *w = NULL;
+    data_pipe p;
+    memset(&p, 0, sizeof p);
+    int64_t images = 0;
+    store_reader *r = s.val ? s.val : s.train;
+    if (!s.drv->predict) {
+        rc = no_predict(o->config_path, s.drv);
+        goto done;
+    }
+    if (!(w = read_weights(weights)) || load_weights_for_eval(s.store, s.drv, w, weights) != PT_OK) {
+        rc = fail(EXIT_USER, "%s", pt_error());
+        goto done;
+    }
+    if (make_dirs(out_dir, err, sizeof err) != 0) {
+        rc = fail(EXIT_USER, "%s", err);
+        goto done;
+    }
+    if (pipe_open(&p, &s, r, 0, NULL, n > 0 ? n : PREDICT_DEFAULT_IMAGES, 1, err, sizeof err)) {
+        rc = fail(EXIT_USER, "%s", err);
+        goto done;
+    }
+    int was_training = nn_store_training(s.store);
+    nn_store_set_training(s.store, 0);
+    pt_no_grad_begin();
+    s.drv->eval_begin(s.model);
+    for (;;) {
+        ld_batch *b = NULL;
+        int st = loader_next(p.ld, &b, err, sizeof err);
+        if (st == LOADER_END)
+            break;
+        if (st == LOADER_ERROR) {
+            rc = fail(EXIT_USER, "%s", err);
+            break;
+        }
+        size_t mark = pt_scope_begin();
+        int hr = b->collated && b->samples
+                     ? s.drv->predict(s.model, b->collated, b->samples, b->n, out_dir, err,
+                                      sizeof err)
+                     : (snprintf(err, sizeof err, "the loader kept no samples"), EXIT_INTERNAL);
+        pt_scope_end(mark);
+        images += b->n;
+        ld_batch_free(b);
+        if (hr != EXIT_OK) {
+            rc = fail(hr == EXIT_USER ? EXIT_USER : EXIT_INTERNAL, "predict on '%s': %s",
+                      store_path(r), err);
+            break;
+        }
+    }
+    if (rc == EXIT_OK && s.drv->predict_end) {
+        int hr = s.drv->predict_end(s.model, out_dir, err, sizeof err);
+        if (hr != EXIT_OK)
+            rc = fail(hr == EXIT_USER ? EXIT_USER : EXIT_INTERNAL, "predict: %s", err);
+    }
+    pt_no_grad_end();
+    nn_store_set_training(s.store, was_training);
+    if (rc == EXIT_OK)
+        printf("pictor predict: %" PRId64 " image(s) of %s with %s -> %s\n", images,
+               store_path(r), weights, out_dir);
+done:
+    pipe_close(&p);
     pt_dict_free(w);
     session_close(&s);
     return rc;

@@ -1,5 +1,6 @@
 /*
- * trainer.h - the trainer core: `pictor train`, `pictor eval` and `pictor export`.
+ * trainer.h - the trainer core: `pictor train`, `pictor eval`, `pictor predict` and
+ * `pictor export`.
  *
  * Owns the loop every model type shares, read top to bottom in trainer.c: config -> driver ->
  * datasets -> model -> optimizer (weight-decay groups) -> sampler and loader -> for each step:
@@ -24,6 +25,11 @@ typedef struct {
 int trainer_train(const trainer_opts *o);
 /* Evaluate weights (a checkpoint, safetensors or torch file) on data.val; prints one JSON line. */
 int trainer_eval(const trainer_opts *o, const char *weights);
+/* `pictor predict`: run weights on the first n images (n <= 0: 16) of data.val, or of data.train
+ * when there is no val, with evaluation's preprocessing, and let the driver draw them into
+ * out_dir (created if needed): e.g. out_dir/<dataset index>.png and out_dir/predictions.json.
+ * A model type without a predict hook is a user error (1). */
+int trainer_predict(const trainer_opts *o, const char *weights, const char *out_dir, int n);
 /* Weights only (training-only parts left out), names in PyTorch module-path form, metadata
  * (model type, config hash, pictor version). src: a run directory (best.ckpt, else last.ckpt)
  * or a checkpoint file. format: safetensors | torch | hdf5. Written atomically. */
