@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "driver.h"
 #include "settings.h"
 
 /* ---------------------------------------------------------------- fixtures and helpers */
@@ -248,6 +249,9 @@ Test(config, defaults_fill_absent_keys)
     cr_assert_eq(s.data.sampler, SETTINGS_SAMPLER_RANDOM);
     cr_assert_eq(s.data.normalize, SETTINGS_NORM_UNIT);
     cr_assert_eq(s.data.holdout_domain, -1);
+    collate_config cc = {0};
+    drv_norm_apply(&s, &cc);
+    cr_assert_eq(cc.norm, NORM_UNIT);
     cr_assert_eq(s.data.augment.blur_sigma, 1.0);
     cr_assert_eq(s.data.augment.hflip, 0.0);
     cr_assert_str_eq(s.model.type, "");
@@ -255,6 +259,21 @@ Test(config, defaults_fill_absent_keys)
 }
 
 /* ---------------------------------------------------------------- overrides */
+
+Test(config, normalize_imagenet_gives_torchvision_mean_and_std)
+{
+    settings s;
+    const char *ov[] = {"data.normalize=imagenet"};
+    load_ok(&s, fx("empty.yaml"), ov, 1, NULL);
+    collate_config cc = {0};
+    drv_norm_apply(&s, &cc);
+    cr_expect_eq(cc.norm, NORM_MEAN_STD);
+    cr_expect_float_eq(cc.mean[0], 0.485f, 1e-7);
+    cr_expect_float_eq(cc.std[2], 0.225f, 1e-7);
+    /* a pixel of 255 in the red channel: (1 - 0.485) / 0.229 */
+    cr_expect_float_eq(collate_normalise(&cc, 255, 0), (1.0f - 0.485f) / 0.229f, 1e-5);
+    settings_free(&s);
+}
 
 Test(config, set_overrides_are_typed)
 {

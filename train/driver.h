@@ -98,8 +98,8 @@ typedef struct driver {
     void (*destroy)(void *self);
 } driver;
 
-/* data.normalize as the collate's normalisation. */
-norm_kind drv_norm_of(const settings *c);
+/* data.normalize as the collate's normalisation (imagenet: torchvision's mean and std). */
+void drv_norm_apply(const settings *c, collate_config *cc);
 
 /* The registered drivers. */
 const driver *driver_find(const char *type);

@@ -36,7 +36,7 @@ typedef struct {
 static collate_config classifier_collate(const drv_env *env)
 {
     collate_config c = {0};
-    c.norm = drv_norm_of(env->cfg);
+    drv_norm_apply(env->cfg, &c);
     c.mask = COLLATE_MASK_NONE;
     return c;
 }

@@ -244,7 +244,7 @@ static collate_config md_collate(const drv_env *env)
     const md_cfg *c = env->model_cfg;
     collate_config cc;
     memset(&cc, 0, sizeof cc);
-    cc.norm = drv_norm_of(env->cfg);
+    drv_norm_apply(env->cfg, &cc);
     cc.mask = c->model.task == TASK_SALIENCY ? COLLATE_MASK_FLOAT : COLLATE_MASK_NONE;
     return cc;
 }

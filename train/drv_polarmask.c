@@ -402,7 +402,7 @@ static collate_config pm_collate(const drv_env *env)
 {
     collate_config cc;
     memset(&cc, 0, sizeof cc);
-    cc.norm = drv_norm_of(env->cfg);
+    drv_norm_apply(env->cfg, &cc);
     cc.targets = pm_targets;
     cc.targets_ctx = env->model_cfg;
     return cc;

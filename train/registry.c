@@ -55,11 +55,17 @@ double drv_metrics_get(const drv_metrics *m, const char *name)
     return NAN;
 }
 
-norm_kind drv_norm_of(const settings *c)
+void drv_norm_apply(const settings *c, collate_config *cc)
 {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
     switch (c->data.normalize) {
-    case SETTINGS_NORM_SYMMETRIC: return NORM_SYMMETRIC;
-    case SETTINGS_NORM_NONE: return NORM_NONE;
-    default: return NORM_UNIT;
+    case SETTINGS_NORM_SYMMETRIC: cc->norm = NORM_SYMMETRIC; break;
+    case SETTINGS_NORM_NONE: cc->norm = NORM_NONE; break;
+    case SETTINGS_NORM_IMAGENET:
+        cc->norm = NORM_MEAN_STD;
+        for (int i = 0; i < 3; i++)
+            cc->mean[i] = mean[i], cc->std[i] = std[i];
+        break;
+    default: cc->norm = NORM_UNIT;
     }
 }

@@ -119,8 +119,9 @@ static const cfg_field data_fields[] = {
     {.name = "image_size", .type = CFG_INT, .offset = DATA(image_size), .def = "0", .min = 0,
      .max = 16384, .doc = "side of the model's square input (train and eval); 0 = as stored"},
     {.name = "normalize", .type = CFG_ENUM, .offset = DATA(normalize), .def = "unit",
-     .choices = "none|unit|symmetric",
-     .doc = "pixels: none = 0..255, unit = x/255, symmetric = (x-127.5)/127.5"},
+     .choices = "none|unit|symmetric|imagenet",
+     .doc = "pixels: none = 0..255, unit = x/255, symmetric = (x-127.5)/127.5, imagenet = "
+            "(x/255 - mean) / std with torchvision's ImageNet mean and std"},
 };
 
 #define AUG(m) offsetof(settings_augment, m)

@@ -54,8 +54,8 @@ typedef enum { SETTINGS_SCHED_CONSTANT = 0, SETTINGS_SCHED_MULTISTEP, SETTINGS_S
 /* Same order as data/sampler.h's sampler_kind, so the value converts directly. */
 typedef enum { SETTINGS_SAMPLER_SEQUENTIAL = 0, SETTINGS_SAMPLER_RANDOM, SETTINGS_SAMPLER_BALANCED }
     settings_sampler;                                             /* sequential|random|balanced */
-typedef enum { SETTINGS_NORM_NONE = 0, SETTINGS_NORM_UNIT, SETTINGS_NORM_SYMMETRIC }
-    settings_normalize;                                                /* none|unit|symmetric */
+typedef enum { SETTINGS_NORM_NONE = 0, SETTINGS_NORM_UNIT, SETTINGS_NORM_SYMMETRIC,
+               SETTINGS_NORM_IMAGENET } settings_normalize;  /* none|unit|symmetric|imagenet */
 
 /* ---------------------------------------------------------------- the sections */
 
