@@ -424,6 +424,30 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     cr_expect(strstr(text("out.txt"), "GroupNorm") != NULL, "%s", text("out.txt"));
 }
 
+/* Image + mask folders (real COCO photos, one object each, class from the file name) train as one
+ * instance per image; a data set with neither instances nor masks is refused by name. */
+Test(polarmask, mask_folders_and_datasets_without_objects)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "data import-masks '%s' --images img --masks gt --class-from-prefix "
+             "--limit 12 --out m.h5", tst_src("../shared/data/coco_mval"));
+    cr_assert_eq(run(cmd), 0, "%s", text("out.txt"));
+    write_config("pm.yaml", "");
+    cr_assert_eq(run("train pm.yaml --set data.train=m.h5 --set data.val=m.h5 "
+                     "--set data.image_size=96 --set run.name=masks"), 0, "%s", text("out.txt"));
+    const char *m = text("runs/masks/metrics.jsonl");
+    cr_expect(strstr(m, "\"mask_ap\":") != NULL, "%s", m);
+    /* every image gave its object as positives: the coarse-ray loss is a real number > 0 */
+    const char *c = strstr(m, "\"loss/coarse\":");
+    cr_assert_not_null(c, "%s", m);
+    cr_expect_gt(atof(c + strlen("\"loss/coarse\":")), 0.0, "%s", m);
+    cr_assert_eq(run("data import-idx --split test --limit 8 --out c.h5"), 0, "%s",
+                 text("out.txt"));
+    cr_expect_eq(run("train pm.yaml --set data.train=c.h5 --set data.val= --set run.name=c"), 1);
+    cr_expect(strstr(text("out.txt"), "'c.h5' has neither instances nor masks") != NULL, "%s",
+              text("out.txt"));
+}
+
 /* Four scenes learned for a few hundred steps: the model must find their objects again. */
 Test(polarmask, learns_a_small_scene_set)
 {

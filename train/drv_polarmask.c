@@ -187,9 +187,28 @@ static int add_gt(pm_gt_list *l, const sample *s, int k, uint8_t *scratch, char 
     return 0;
 }
 
-static int pm_targets(const void *ctx, const sample *s, int n, collated_batch *out, char *err,
-                      size_t errlen)
+/* The instances of a sample: its own, or (image + mask folders, `pictor data import-masks`) its
+ * mask as one instance of its label. *view is s, or a copy pointing at one. */
+static int instances_of(const sample *s, sample *view, instance *one, char *err, size_t errlen)
 {
+    *view = *s;
+    if (s->n_instances > 0 || !s->mask)
+        return 0;
+    if (s->label < 0) {
+        snprintf(err, errlen, "it has a mask but no class label (import-masks "
+                 "--class-from-prefix gives one)");
+        return -1;
+    }
+    *one = (instance){.class_id = s->label, .mask = s->mask};
+    view->instances = one;
+    view->n_instances = 1;
+    return 0;
+}
+
+static int pm_targets(const void *ctx, const sample *samples, int n, collated_batch *out,
+                      char *err, size_t errlen)
+{
+    const sample *s = samples;
     const pm_cfg *c = ctx;
     polar_config g;
     grid_of(c, &g);
@@ -208,7 +227,7 @@ static int pm_targets(const void *ctx, const sample *s, int n, collated_batch *o
     out->n_targets = N_TARGETS;
     int total = 0;
     for (int i = 0; i < n; i++)
-        total += s[i].n_instances;
+        total += s[i].n_instances > 0 ? s[i].n_instances : 1;
     pm_gt_list *gl = calloc(1, sizeof *gl);
     uint8_t *scratch = malloc((size_t)h * (size_t)w);
     if (gl) {
@@ -237,14 +256,17 @@ static int pm_targets(const void *ctx, const sample *s, int n, collated_batch *o
         polar_targets pt = {cls + i * N, rays + i * N * R, ctr + i * N,
                             con + (int64_t)i * hc * wc, NULL};
         char why[512];
-        if (polar_targets_compute(&g, &s[i], &pt, NULL, why, sizeof why)) {
+        sample v;
+        instance one;
+        if (instances_of(&samples[i], &v, &one, why, sizeof why) ||
+            polar_targets_compute(&g, &v, &pt, NULL, why, sizeof why)) {
             snprintf(err, errlen, "polarmask targets of dataset item %lld: %s",
                      (long long)s[i].index, why);
             free(scratch);
             return -1;
         }
-        for (int k = 0; k < s[i].n_instances; k++)
-            if (add_gt(gl, &s[i], k, scratch, why, sizeof why)) {
+        for (int k = 0; k < v.n_instances; k++)
+            if (add_gt(gl, &v, k, scratch, why, sizeof why)) {
                 snprintf(err, errlen, "dataset item %lld, instance %d: %s", (long long)s[i].index,
                          k, why);
                 free(scratch);
@@ -289,6 +311,13 @@ static void *pm_create(const drv_env *env, char *err, size_t errlen)
     if (env->num_classes < 1) {
         snprintf(err, errlen, "polarmask: the dataset has no class names (instances need classes; "
                  "import COCO or use pictor data synth shapes|fmnist-canvas)");
+        return NULL;
+    }
+    store_reader *any = env->train ? env->train : env->val;
+    if (any && !(store_layout_of(any)->o.annotations & (STORE_INSTANCES | STORE_MASK))) {
+        snprintf(err, errlen, "polarmask: '%s' has neither instances nor masks (import COCO "
+                 "instances, image + mask folders, or pictor data synth shapes|fmnist-canvas)",
+                 store_path(any));
         return NULL;
     }
     if (env->in_channels != 1 && env->in_channels != 3) {
