@@ -290,6 +290,8 @@ typedef struct {
     mask_ap *ap_any;   /* the same detections and ground truth with every class as one */
     char eval_err[512];
     int64_t eval_images, eval_dets;
+    double ray_iou_coarse, ray_iou_fine; /* sums over the positives of the evaluated images */
+    int64_t ray_positives;
 } pm;
 
 static int load_pretrained(nn_store *s, const char *path, char *err, size_t errlen);
@@ -515,6 +517,8 @@ static void pm_eval_begin(void *self)
     m->ap_any = mask_ap_new(1);
     m->eval_err[0] = 0;
     m->eval_images = m->eval_dets = 0;
+    m->ray_iou_coarse = m->ray_iou_fine = 0;
+    m->ray_positives = 0;
 }
 
 static pt_status eval_image(pm *m, int64_t id, int h, int w, const float *scores,
@@ -535,6 +539,34 @@ static pt_status eval_image(pm *m, int64_t id, int h, int w, const float *scores
     }
     m->eval_dets += d.n;
     polar_dets_free(&d);
+    return PT_OK;
+}
+
+/* Polar IoU of the rays at the ground truth's positive locations, sum_k min / sum_k max per
+ * location: how well the coarse and the refined rays regress, whatever the classification. */
+static pt_status add_ray_iou(pm *m, const collated_batch *b, const polarmask_out *o)
+{
+    const int64_t BN = b->n * o->n_locations, R = m->cfg.model.num_rays;
+    int64_t s_bn[1] = {BN}, s_bnr[2] = {BN, R}, flat[1] = {-1}, one[1] = {1};
+    pt_tensor *pos = pt_reshape(pt_nonzero(pt_ge_s(pt_reshape(b->targets[T_CLS], s_bn, 1), 0)),
+                                flat, 1);
+    pt_tensor *t = pt_index_select(pt_reshape(b->targets[T_RAYS], s_bnr, 2), 0, pos);
+    const pt_tensor *pred[2] = {o->coarse, o->fine};
+    double *acc[2] = {&m->ray_iou_coarse, &m->ray_iou_fine};
+    for (int i = 0; i < 2; i++) {
+        if (!pred[i])
+            continue;
+        pt_tensor *p = pt_index_select(pt_reshape(pred[i], s_bnr, 2), 0, pos);
+        pt_tensor *iou = pt_div(pt_sum_dims(pt_minimum(p, t), one, 1, 0),
+                                pt_sum_dims(pt_maximum(p, t), one, 1, 0));
+        double v = pt_size(pos, 0) ? pt_item_or_nan(pt_sum(iou)) : 0.0;
+        if (isnan(v))
+            return PT_ERR;
+        *acc[i] += v;
+    }
+    if (!pos)
+        return PT_ERR;
+    m->ray_positives += pt_size(pos, 0);
     return PT_OK;
 }
 
@@ -581,7 +613,7 @@ static pt_status pm_eval_batch(void *self, const collated_batch *b)
         st = eval_image(m, gl->image_ids[i], h, w, hs + i * N * C, hr + i * N * R, mask);
     m->eval_images += B;
     free(hs), free(hr), free(mask);
-    return st;
+    return st == PT_OK ? add_ray_iou(m, b, &o) : st;
 }
 
 static void pm_eval_end(void *self, drv_metrics *out)
@@ -605,6 +637,11 @@ static void pm_eval_end(void *self, drv_metrics *out)
     if (m->ap_any && mask_ap_summarize(m->ap_any, &any, err, sizeof err) == 0) {
         drv_metrics_add(out, "mask_ap_agnostic", any.ap);   /* class ignored: localisation only */
         drv_metrics_add(out, "mask_ap50_agnostic", any.ap50);
+    }
+    if (m->ray_positives > 0) {
+        drv_metrics_add(out, "ray_iou_coarse", m->ray_iou_coarse / (double)m->ray_positives);
+        if (m->cfg.model.refine)
+            drv_metrics_add(out, "ray_iou_fine", m->ray_iou_fine / (double)m->ray_positives);
     }
     drv_metrics_add(out, "dets_per_image",
                     m->eval_images ? (double)m->eval_dets / (double)m->eval_images : 0);
