@@ -1,16 +1,27 @@
 /*
  * leakcheck.c - exercises the C side of pictor (shim handles and scopes, the nn layer, optimizers,
- * dicts, safetensors and torch files, the IDX reader) and frees everything; the suite runs it
+ * dicts, safetensors and torch files, the IDX reader; the polarmask path: a synthetic scene, its
+ * targets, the network with refine module and contour head, the focal and polar IoU losses,
+ * backward, decoding and mask AP) and frees everything; the suite runs it
  * under valgrind (tests/test_leaks.c) and asserts no definite leak and no live handle at exit.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
+#include "focal.h"
 #include "idx.h"
+#include "mask_ap.h"
 #include "nn.h"
+#include "polar_decode.h"
+#include "polar_iou.h"
+#include "polar_targets.h"
+#include "polarmask.h"
 #include "pt.h"
 #include "small_cnn.h"
+#include "synth_instances.h"
 
 #define CHECK(c)                                                                                 \
     do {                                                                                         \
@@ -84,6 +95,80 @@ static int run(const char *dir)
     return 0;
 }
 
+/* One polarmask training step and one decoded, evaluated image on a 32 x 32 scene. */
+static int run_polarmask(void)
+{
+    char err[256];
+    synth_scene sc;
+    CHECK(synth_shapes_scene(32, 3, 0, 1, 0, &sc, err, sizeof err) == 0);
+    instance inst[8];
+    sample smp;
+    sample_init(&smp);
+    smp.h = smp.w = 32;
+    smp.c = 3;
+    smp.n_instances = sc.n;
+    for (int k = 0; k < sc.n; k++)
+        inst[k] = (instance){.class_id = sc.inst[k].class_id, .mask = sc.inst[k].mask};
+    smp.instances = inst;
+    polar_config g;
+    polar_config_default(&g);
+    g.num_rays = 8;
+    int64_t N = polar_num_locations(&g, 32, 32);
+    int32_t cls[64];
+    float rays[64 * 8], ctr[64], contour[16];
+    CHECK(N > 0 && N <= 64);
+    polar_targets t = {cls, rays, ctr, contour, NULL};
+    CHECK(polar_targets_compute(&g, &smp, &t, NULL, err, sizeof err) == 0);
+
+    nn_store *s = nn_store_new(2);
+    polarmask m;
+    polarmask_config pc = {.depth = 18, .frozen_stages = 1, .channels = 8, .num_classes = 7,
+                           .num_rays = 8, .head_convs = 1, .gn_groups = 4, .refine = 1,
+                           .contour_head = 1};
+    CHECK(polarmask_init(&m, s, pc) == PT_OK);
+    size_t mark = pt_scope_begin();
+    int64_t xs[4] = {1, 3, 32, 32}, s_n[1] = {N}, s_nr[2] = {N, 8}, s_nc[2] = {N, 7}, flat[1] = {-1};
+    polarmask_out o;
+    CHECK(polarmask_forward(&m, pt_rand(xs, 4, PT_F32, NULL), 1, &o) == PT_OK);
+    CHECK(o.n_locations == N);
+    pt_tensor *ids = pt_from_data(cls, s_n, 1, PT_I32);
+    pt_tensor *pos = pt_reshape(pt_nonzero(pt_ge_s(ids, 0)), flat, 1);
+    pt_tensor *tr = pt_index_select(pt_from_data(rays, s_nr, 2, PT_F32), 0, pos);
+    pt_tensor *loss = pt_add(loss_sigmoid_focal_dense(pt_reshape(o.cls, s_nc, 2), ids, 0.25, 2),
+                             loss_polar_iou(pt_index_select(pt_reshape(o.fine, s_nr, 2), 0, pos),
+                                            tr, NULL, POLAR_IOU_EPS));
+    loss = pt_add(loss, pt_sum(loss_sigmoid_focal(o.contour, pt_zeros_like(o.contour), 0.25, 2,
+                                                  PT_REDUCE_MEAN)));
+    CHECK(loss && pt_backward(loss, NULL, 0) == PT_OK);
+    pt_scope_end(mark);
+
+    float scores[64 * 7] = {0};
+    for (int64_t i = 0; i < N; i++)
+        if (cls[i] >= 0)
+            scores[i * 7 + cls[i]] = 0.5f + 0.5f * ctr[i];
+    polar_decode_config dc = polar_decode_defaults();
+    polar_dets d;
+    CHECK(polar_decode(&dc, &g, 32, 32, 7, scores, rays, &d, err, sizeof err) == 0);
+    mask_ap *ev = mask_ap_new(7);
+    uint8_t mask[32 * 32];
+    for (int k = 0; k < sc.n; k++)
+        CHECK(mask_ap_add_gt(ev, 0, inst[k].class_id, inst[k].mask, 32, 32, 0, err, sizeof err) == 0);
+    for (int k = 0; k < d.n; k++) {
+        CHECK(polar_det_mask(&d, k, mask, 32, 32) == 0);
+        CHECK(mask_ap_add_det(ev, 0, d.det[k].class_id, d.det[k].score, mask, 32, 32, err,
+                              sizeof err) == 0);
+    }
+    mask_ap_result r;
+    CHECK(mask_ap_summarize(ev, &r, err, sizeof err) == 0 && r.ap50 > 0.5);
+    mask_ap_free(ev);
+    polar_dets_free(&d);
+    polarmask_free(&m);
+    nn_store_free(s);
+    synth_scene_free(&sc);
+    CHECK(pt_live_tensors() == 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -91,6 +176,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = run(argv[1]);
+    if (rc == 0)
+        rc = run_polarmask();
     if (rc == 0)
         printf("leakcheck: ok, %ld live tensor handles\n", pt_live_tensors());
     return rc;
