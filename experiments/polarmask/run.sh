@@ -5,7 +5,8 @@
 #
 #   experiments/polarmask/run.sh [BUILD_DIR]        (from the repository root)
 #
-# Writes runs/polarmask_study/results.csv and prints the table (mean and spread over seeds).
+# Writes runs/polarmask_study/results.csv (training), then report.sh evaluates every run and prints
+# the table (mean and spread over seeds) into runs/polarmask_study/table.md.
 # Environment: SEEDS ("1 2 3"), VARIANTS ("base refine full"), EXTRA (more --set options).
 set -eu
 BUILD=${1:-build}
@@ -49,4 +50,4 @@ for v in $VARIANTS; do
         echo "$name: $row"
     done
 done
-/usr/bin/python3 "$here/table.py" "$csv" | tee "$OUT/table.md"
+"$here/report.sh" "$BUILD"
