@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <png.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +19,7 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-
-/* ---------------------------------------------------------------- errors */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "err.h"
 
 /* ---------------------------------------------------------------- format detection */
 
@@ -62,9 +49,9 @@ const char *image_format_name(image_format f)
 static int check_size(int64_t h, int64_t w, char *err, size_t errlen)
 {
     if (h <= 0 || w <= 0)
-        return fail(err, errlen, "image has no pixels (%lldx%lld)", (long long)w, (long long)h);
+        return err_fail(err, errlen, "image has no pixels (%lldx%lld)", (long long)w, (long long)h);
     if (h * w > IMAGE_MAX_PIXELS)
-        return fail(err, errlen, "image too large (%lldx%lld pixels, limit %lld)", (long long)w,
+        return err_fail(err, errlen, "image too large (%lldx%lld pixels, limit %lld)", (long long)w,
                     (long long)h, (long long)IMAGE_MAX_PIXELS);
     return 0;
 }
@@ -86,10 +73,10 @@ static int jpeg_failure(tjhandle tj, const void *data, size_t len, char *err, si
     if (!msg)
         msg = "unknown error";
     if (!jpeg_has_eoi(data, len))
-        return fail(err, errlen, "truncated JPEG");
+        return err_fail(err, errlen, "truncated JPEG");
     if (tjGetErrorCode(tj) == TJERR_WARNING && strstr(msg, "extraneous bytes"))
         return 0;
-    return fail(err, errlen, "corrupt JPEG: %s", msg);
+    return err_fail(err, errlen, "corrupt JPEG: %s", msg);
 }
 
 /* Note: TurboJPEG 2.1 returns 0 from the header call when the data ends inside the header
@@ -103,10 +90,10 @@ static int jpeg_header(tjhandle tj, const void *data, size_t len, int *h, int *w
     if (rc != 0 || *w <= 0 || *h <= 0) {
         const char *msg = tjGetErrorStr2(tj);
         if (!jpeg_has_eoi(data, len))
-            return fail(err, errlen, "truncated JPEG");
+            return err_fail(err, errlen, "truncated JPEG");
         if (rc != 0)
-            return fail(err, errlen, "corrupt JPEG: %s", msg ? msg : "bad header");
-        return fail(err, errlen, "corrupt JPEG: no image size in the header");
+            return err_fail(err, errlen, "corrupt JPEG: %s", msg ? msg : "bad header");
+        return err_fail(err, errlen, "corrupt JPEG: no image size in the header");
     }
     return check_size(*h, *w, err, errlen);
 }
@@ -140,7 +127,7 @@ static int jpeg_decode_cmyk(tjhandle tj, const void *data, size_t len, int h, in
         free(cmyk);
         if (rgb != out)
             free(rgb);
-        return fail(err, errlen, "out of memory decoding a %dx%d JPEG", w, h);
+        return err_fail(err, errlen, "out of memory decoding a %dx%d JPEG", w, h);
     }
     int rc = 0;
     if (tjDecompress2(tj, data, (unsigned long)len, cmyk, w, 0, h, TJPF_CMYK, 0) != 0)
@@ -161,14 +148,14 @@ static int jpeg_decode(const void *data, size_t len, int channels, uint8_t **pix
 {
     tjhandle tj = tjInitDecompress();
     if (!tj)
-        return fail(err, errlen, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
+        return err_fail(err, errlen, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
     int cs = 0, rc = jpeg_header(tj, data, len, h, w, &cs, err, errlen);
     int want = channels ? channels : (cs == TJCS_GRAY ? 1 : 3);
     uint8_t *out = NULL;
     if (rc == 0) {
         out = malloc((size_t)*h * (size_t)*w * (size_t)want);
         if (!out)
-            rc = fail(err, errlen, "out of memory decoding a %dx%d JPEG", *w, *h);
+            rc = err_fail(err, errlen, "out of memory decoding a %dx%d JPEG", *w, *h);
     }
     if (rc == 0 && (cs == TJCS_CMYK || cs == TJCS_YCCK)) {
         rc = jpeg_decode_cmyk(tj, data, len, *h, *w, want, out, err, errlen);
@@ -194,7 +181,7 @@ static int jpeg_check(const void *data, size_t len, int *h, int *w, int *c, char
 {
     tjhandle tj = tjInitDecompress();
     if (!tj)
-        return fail(err, errlen, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
+        return err_fail(err, errlen, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
     int cs = 0, rc = jpeg_header(tj, data, len, h, w, &cs, err, errlen);
     tjscalingfactor eighth = {1, 8};
     int sw = TJSCALED(*w, eighth), sh = TJSCALED(*h, eighth);
@@ -202,7 +189,7 @@ static int jpeg_check(const void *data, size_t len, int *h, int *w, int *c, char
     uint8_t *small = rc == 0 ? malloc((size_t)(sw + 1) * (size_t)(sh + 1) * (cmyk ? 4 : 1))
                              : NULL;
     if (rc == 0 && !small)
-        rc = fail(err, errlen, "out of memory checking a JPEG");
+        rc = err_fail(err, errlen, "out of memory checking a JPEG");
     if (rc == 0 && tjDecompress2(tj, data, (unsigned long)len, small, sw, 0, sh,
                                  cmyk ? TJPF_CMYK : TJPF_GRAY, 0) != 0)
         rc = jpeg_failure(tj, data, len, err, errlen);
@@ -216,23 +203,23 @@ int image_encode_jpeg(const uint8_t *pixels, int h, int w, int c, int quality, u
                       size_t *len, char *err, size_t errlen)
 {
     if (!pixels || (c != 1 && c != 3) || check_size(h, w, err, errlen))
-        return fail(err, errlen, "cannot encode a %dx%dx%d image as JPEG", w, h, c);
+        return err_fail(err, errlen, "cannot encode a %dx%dx%d image as JPEG", w, h, c);
     if (quality < 1 || quality > 100)
-        return fail(err, errlen, "JPEG quality must be in [1, 100], got %d", quality);
+        return err_fail(err, errlen, "JPEG quality must be in [1, 100], got %d", quality);
     tjhandle tj = tjInitCompress();
     if (!tj)
-        return fail(err, errlen, "cannot start the JPEG encoder: %s", tjGetErrorStr2(NULL));
+        return err_fail(err, errlen, "cannot start the JPEG encoder: %s", tjGetErrorStr2(NULL));
     unsigned char *buf = NULL;
     unsigned long n = 0;
     int samp = c == 1 ? TJSAMP_GRAY : quality >= 90 ? TJSAMP_444 : TJSAMP_420;
     int rc = tjCompress2(tj, pixels, w, 0, h, c == 1 ? TJPF_GRAY : TJPF_RGB, &buf, &n, samp,
                          quality, 0);
     if (rc != 0)
-        rc = fail(err, errlen, "JPEG encoding failed: %s", tjGetErrorStr2(tj));
+        rc = err_fail(err, errlen, "JPEG encoding failed: %s", tjGetErrorStr2(tj));
     if (rc == 0) {
         *out = malloc(n);
         if (!*out)
-            rc = fail(err, errlen, "out of memory encoding a JPEG");
+            rc = err_fail(err, errlen, "out of memory encoding a JPEG");
         else
             memcpy(*out, buf, n), *len = n;
     }
@@ -336,7 +323,7 @@ static int png_decode(const void *data, size_t len, int channels, uint8_t **pixe
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
-        return fail(err, errlen, "cannot start the PNG decoder (out of memory)");
+        return err_fail(err, errlen, "cannot start the PNG decoder (out of memory)");
     }
     int rc = png_decode_into(png, info, &r, channels, h, w, c);
     png_destroy_read_struct(&png, &info, NULL);
@@ -344,8 +331,8 @@ static int png_decode(const void *data, size_t len, int channels, uint8_t **pixe
     if (rc != 0) {
         free(r.pixels);
         if (!strcmp(r.msg, "truncated PNG"))
-            return fail(err, errlen, "truncated PNG");
-        return fail(err, errlen, "corrupt PNG: %s", r.msg);
+            return err_fail(err, errlen, "truncated PNG");
+        return err_fail(err, errlen, "corrupt PNG: %s", r.msg);
     }
     *pixels = r.pixels;
     return 0;
@@ -426,20 +413,20 @@ int image_encode_png(const uint8_t *pixels, int h, int w, int c, uint8_t **out, 
                      char *err, size_t errlen)
 {
     if (!pixels || (c != 1 && c != 3) || check_size(h, w, err, errlen))
-        return fail(err, errlen, "cannot encode a %dx%dx%d image as PNG", w, h, c);
+        return err_fail(err, errlen, "cannot encode a %dx%dx%d image as PNG", w, h, c);
     png_writer wr = {0};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &wr, png_on_write_error,
                                               png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_write_struct(png ? &png : NULL, NULL);
-        return fail(err, errlen, "cannot start the PNG encoder (out of memory)");
+        return err_fail(err, errlen, "cannot start the PNG encoder (out of memory)");
     }
     int rc = png_encode_into(png, info, &wr, pixels, h, w, c);
     png_destroy_write_struct(&png, &info);
     if (rc != 0) {
         free(wr.buf);
-        return fail(err, errlen, "PNG encoding failed: %s", wr.msg);
+        return err_fail(err, errlen, "PNG encoding failed: %s", wr.msg);
     }
     *out = wr.buf;
     *len = wr.len;
@@ -453,7 +440,7 @@ int image_write_png(const char *path, const uint8_t *pixels, int h, int w, int c
     size_t len = 0;
     char msg[256];
     if (image_encode_png(pixels, h, w, c, &buf, &len, msg, sizeof msg))
-        return fail(err, errlen, "%s: %s", path, msg);
+        return err_fail(err, errlen, "%s: %s", path, msg);
     int rc = image_write_file_atomic(path, buf, len, err, errlen);
     free(buf);
     return rc;
@@ -471,12 +458,12 @@ static int png_probe(const uint8_t *b, size_t len, int *h, int *w, int *c, char 
                      size_t errlen)
 {
     if (len < 33)
-        return fail(err, errlen, "truncated PNG");
+        return err_fail(err, errlen, "truncated PNG");
     if (be32(b + 8) != 13 || memcmp(b + 12, "IHDR", 4) != 0)
-        return fail(err, errlen, "corrupt PNG: no IHDR chunk first");
+        return err_fail(err, errlen, "corrupt PNG: no IHDR chunk first");
     uint32_t pw = be32(b + 16), ph = be32(b + 20);
     if (pw > 0x7fffffff || ph > 0x7fffffff || check_size(ph, pw, err, errlen))
-        return fail(err, errlen, "corrupt PNG: image size %ux%u out of range", pw, ph);
+        return err_fail(err, errlen, "corrupt PNG: image size %ux%u out of range", pw, ph);
     *w = (int)pw;
     *h = (int)ph;
     *c = (b[25] & PNG_COLOR_MASK_COLOR) ? 3 : 1;
@@ -491,14 +478,14 @@ int image_probe(const void *data, size_t len, int *h, int *w, int *c, char *err,
     case IMAGE_JPEG: {
         tjhandle tj = tjInitDecompress();
         if (!tj)
-            return fail(err, errlen, "cannot start the JPEG decoder");
+            return err_fail(err, errlen, "cannot start the JPEG decoder");
         int cs = 0, rc = jpeg_header(tj, data, len, h, w, &cs, err, errlen);
         tjDestroy(tj);
         *c = cs == TJCS_GRAY ? 1 : 3;
         return rc;
     }
     default:
-        return fail(err, errlen, "not a JPEG or PNG image");
+        return err_fail(err, errlen, "not a JPEG or PNG image");
     }
 }
 
@@ -507,14 +494,14 @@ int image_decode(const void *data, size_t len, int channels, uint8_t **pixels, i
 {
     *pixels = NULL;
     if (channels != 0 && channels != 1 && channels != 3)
-        return fail(err, errlen, "cannot decode to %d channels (0, 1 or 3)", channels);
+        return err_fail(err, errlen, "cannot decode to %d channels (0, 1 or 3)", channels);
     switch (image_detect(data, len)) {
     case IMAGE_JPEG:
         return jpeg_decode(data, len, channels, pixels, h, w, c, err, errlen);
     case IMAGE_PNG:
         return png_decode(data, len, channels, pixels, h, w, c, err, errlen);
     default:
-        return fail(err, errlen, len == 0 ? "empty file" : "not a JPEG or PNG image");
+        return err_fail(err, errlen, len == 0 ? "empty file" : "not a JPEG or PNG image");
     }
 }
 
@@ -536,23 +523,23 @@ int image_read_file(const char *path, uint8_t **data, size_t *len, char *err, si
     *len = 0;
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return err_fail(err, errlen, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return fail(err, errlen, "%s: %s", path, strerror(e));
+        return err_fail(err, errlen, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, "%s: %s", path,
+        return err_fail(err, errlen, "%s: %s", path,
                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     size_t n = (size_t)st.st_size, got = 0;
     uint8_t *buf = malloc(n + 1);
     if (!buf) {
         close(fd);
-        return fail(err, errlen, "%s: out of memory (%zu bytes)", path, n);
+        return err_fail(err, errlen, "%s: out of memory (%zu bytes)", path, n);
     }
     while (got < n) {
         ssize_t r = read(fd, buf + got, n - got);
@@ -562,7 +549,7 @@ int image_read_file(const char *path, uint8_t **data, size_t *len, char *err, si
             int e = r < 0 ? errno : 0;
             free(buf);
             close(fd);
-            return fail(err, errlen, "%s: %s", path, e ? strerror(e) : "file shrank while read");
+            return err_fail(err, errlen, "%s: %s", path, e ? strerror(e) : "file shrank while read");
         }
         got += (size_t)r;
     }
@@ -610,16 +597,16 @@ int image_commit_temp_file(const char *tmp, const char *path, char *err, size_t 
         if (fd >= 0)
             close(fd);
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot sync %s: %s", path, tmp, strerror(e));
+        return err_fail(err, errlen, "%s: cannot sync %s: %s", path, tmp, strerror(e));
     }
     close(fd);
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot rename %s over it: %s", path, tmp, strerror(e));
+        return err_fail(err, errlen, "%s: cannot rename %s over it: %s", path, tmp, strerror(e));
     }
     if (fsync_parent_dir(path) != 0)
-        return fail(err, errlen, "%s: cannot sync its directory: %s", path, strerror(errno));
+        return err_fail(err, errlen, "%s: cannot sync its directory: %s", path, strerror(errno));
     return 0;
 }
 
@@ -628,20 +615,20 @@ int image_write_file_atomic(const char *path, const void *data, size_t len, char
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return fail(err, errlen, "%s: path too long", path);
+        return err_fail(err, errlen, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
-        return fail(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+        return err_fail(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     if (write_all(fd, data, len) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
-        return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+        return err_fail(err, errlen, "%s: write failed: %s", path, strerror(e));
     }
     if (close(fd) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+        return err_fail(err, errlen, "%s: write failed: %s", path, strerror(e));
     }
     return image_commit_temp_file(tmp, path, err, errlen);
 }

@@ -10,12 +10,12 @@
 #include "polar_targets.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contour.h"
+#include "err.h"
 #include "raster.h"
 
 #ifndef M_PI
@@ -25,19 +25,6 @@
 /* Slack (pixels) at the ends of a segment, so that a ray through a vertex meets both of its
  * segments despite rounding. */
 #define RAY_END_SLACK 1e-7
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---------------------------------------------------------------- configuration and grid */
 
@@ -61,37 +48,37 @@ void polar_config_default(polar_config *cfg)
 int polar_config_check(const polar_config *cfg, char *err, size_t errlen)
 {
     if (!cfg)
-        return fail(err, errlen, "polar targets: no config");
+        return err_fail(err, errlen, "polar targets: no config");
     if (cfg->num_levels < 1 || cfg->num_levels > POLAR_MAX_LEVELS)
-        return fail(err, errlen, "polar targets: num_levels is %d, expected 1..%d",
+        return err_fail(err, errlen, "polar targets: num_levels is %d, expected 1..%d",
                     cfg->num_levels, POLAR_MAX_LEVELS);
     for (int l = 0; l < cfg->num_levels; l++) {
         if (cfg->strides[l] < 1 || cfg->strides[l] > POLAR_MAX_STRIDE)
-            return fail(err, errlen, "polar targets: strides[%d] is %d, expected 1..%d", l,
+            return err_fail(err, errlen, "polar targets: strides[%d] is %d, expected 1..%d", l,
                         cfg->strides[l], POLAR_MAX_STRIDE);
         float lo = cfg->range_lo[l], hi = cfg->range_hi[l];
         if (!isfinite(lo) || isnan(hi) || !(lo < hi))
-            return fail(err, errlen,
+            return err_fail(err, errlen,
                         "polar targets: size range of level %d is (%g, %g], expected a finite "
                         "lower bound below the upper one (which may be inf)",
                         l, (double)lo, (double)hi);
     }
     if (cfg->num_rays < 4 || cfg->num_rays > POLAR_MAX_RAYS)
-        return fail(err, errlen, "polar targets: num_rays is %d, expected 4..%d", cfg->num_rays,
+        return err_fail(err, errlen, "polar targets: num_rays is %d, expected 4..%d", cfg->num_rays,
                     POLAR_MAX_RAYS);
     if (!isfinite(cfg->center_radius) || cfg->center_radius <= 0)
-        return fail(err, errlen,
+        return err_fail(err, errlen,
                     "polar targets: center_radius is %g, expected a positive number of strides",
                     (double)cfg->center_radius);
     if (!isfinite(cfg->ray_floor) || cfg->ray_floor <= 0)
-        return fail(err, errlen,
+        return err_fail(err, errlen,
                     "polar targets: ray_floor is %g, expected a small positive length in pixels",
                     (double)cfg->ray_floor);
     if (cfg->contour_level < 0 || cfg->contour_level >= cfg->num_levels)
-        return fail(err, errlen, "polar targets: contour_level is %d, expected 0..%d",
+        return err_fail(err, errlen, "polar targets: contour_level is %d, expected 0..%d",
                     cfg->contour_level, cfg->num_levels - 1);
     if (cfg->num_classes < 0)
-        return fail(err, errlen, "polar targets: num_classes is %d, expected >= 0 (0: unchecked)",
+        return err_fail(err, errlen, "polar targets: num_classes is %d, expected >= 0 (0: unchecked)",
                     cfg->num_classes);
     return 0;
 }
@@ -163,7 +150,7 @@ static int instance_pixels(const sample *s, int k, uint8_t **buf, const uint8_t 
         return 0;
     }
     if (in->n_polygons < 0 || (in->n_polygons > 0 && !in->polygons))
-        return fail(err, errlen,
+        return err_fail(err, errlen,
                     "polar targets: instance %d has n_polygons %d with %s polygon list, expected "
                     "a mask or a list of n_polygons >= 0 polygons",
                     k, in->n_polygons, in->polygons ? "a" : "a NULL");
@@ -172,23 +159,23 @@ static int instance_pixels(const sample *s, int k, uint8_t **buf, const uint8_t 
     for (int p = 0; p < in->n_polygons; p++) {
         const polygon *pg = &in->polygons[p];
         if (pg->n < 0 || (pg->n > 0 && !pg->xy))
-            return fail(err, errlen,
+            return err_fail(err, errlen,
                         "polar targets: instance %d polygon %d has %d vertices and %s vertex "
                         "list, expected n >= 0 vertices in xy[2n]",
                         k, p, pg->n, pg->xy ? "a" : "a NULL");
         for (int i = 0; i < 2 * pg->n; i++)
             if (!isfinite(pg->xy[i]))
-                return fail(err, errlen,
+                return err_fail(err, errlen,
                             "polar targets: instance %d polygon %d vertex %d is not finite, "
                             "expected pixel coordinates",
                             k, p, i / 2);
     }
     size_t np = (size_t)s->h * (size_t)s->w;
     if (!*buf && !(*buf = malloc(np)))
-        return fail(err, errlen, "polar targets: out of memory");
+        return err_fail(err, errlen, "polar targets: out of memory");
     memset(*buf, 0, np);
     if (raster_polygons(*buf, s->h, s->w, in->polygons, in->n_polygons, RASTER_EVEN_ODD, 1))
-        return fail(err, errlen, "polar targets: instance %d: its polygons could not be filled",
+        return err_fail(err, errlen, "polar targets: instance %d: its polygons could not be filled",
                     k);
     *mask = *buf;
     return 0;
@@ -461,26 +448,26 @@ int polar_targets_compute(const polar_config *cfg, const sample *s, const polar_
     if (polar_config_check(cfg, err, errlen))
         return -1;
     if (!s)
-        return fail(err, errlen, "polar targets: no sample");
+        return err_fail(err, errlen, "polar targets: no sample");
     if (s->h <= 0 || s->w <= 0 || (int64_t)s->h * s->w > INT32_MAX)
-        return fail(err, errlen,
+        return err_fail(err, errlen,
                     "polar targets: image size %d x %d, expected 1 .. 2^31-1 pixels (h, w > 0)",
                     s->h, s->w);
     if (s->n_instances < 0 || (s->n_instances > 0 && !s->instances))
-        return fail(err, errlen,
+        return err_fail(err, errlen,
                     "polar targets: sample has n_instances %d and %s instance list, expected "
                     "n_instances >= 0 instances",
                     s->n_instances, s->instances ? "an" : "a NULL");
     if (!out || !out->cls || !out->rays || !out->centerness)
-        return fail(err, errlen, "polar targets: output arrays cls, rays and centerness are "
+        return err_fail(err, errlen, "polar targets: output arrays cls, rays and centerness are "
                                  "required (contour and owner may be NULL)");
     for (int k = 0; k < s->n_instances; k++) {
         int32_t c = s->instances[k].class_id;
         if (c < 0 || (cfg->num_classes > 0 && c >= cfg->num_classes)) {
             if (cfg->num_classes > 0)
-                return fail(err, errlen, "polar targets: instance %d has class id %d, expected "
+                return err_fail(err, errlen, "polar targets: instance %d has class id %d, expected "
                             "0..%d", k, (int)c, cfg->num_classes - 1);
-            return fail(err, errlen, "polar targets: instance %d has class id %d, expected "
+            return err_fail(err, errlen, "polar targets: instance %d has class id %d, expected "
                         ">= 0", k, (int)c);
         }
     }
@@ -508,7 +495,7 @@ int polar_targets_compute(const polar_config *cfg, const sample *s, const polar_
     uint8_t *raster_buf = NULL;
     double *sn = malloc((size_t)r * 5 * sizeof *sn);
     if ((n_inst && !g) || !owner || !sn) {
-        fail(err, errlen, "polar targets: out of memory");
+        err_fail(err, errlen, "polar targets: out of memory");
         goto done;
     }
     double *cs = sn + r, *inv_sn = sn + 2 * r, *inv_cs = sn + 3 * r, *len = sn + 4 * r;
@@ -527,7 +514,7 @@ int polar_targets_compute(const polar_config *cfg, const sample *s, const polar_
             goto done;
         if (mask && instance_geometry(mask, h, w, out->contour, cfg->strides[lc], gr.cols[lc],
                                       &g[k])) {
-            fail(err, errlen, "polar targets: instance %d: out of memory", k);
+            err_fail(err, errlen, "polar targets: instance %d: out of memory", k);
             goto done;
         }
         if (g[k].area == 0) {

@@ -4,36 +4,23 @@
  */
 #include "rle.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int rle_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int rle_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "err.h"
 
 int rle_check(const uint32_t *counts, size_t n, int h, int w, char *err, size_t errlen)
 {
     if (h < 0 || w < 0)
-        return rle_fail(err, errlen, "bad size %d x %d", h, w);
+        return err_fail(err, errlen, "bad size %d x %d", h, w);
     if (n > 0 && !counts)
-        return rle_fail(err, errlen, "no counts");
+        return err_fail(err, errlen, "no counts");
     uint64_t sum = 0, want = (uint64_t)h * (uint64_t)w;
     for (size_t i = 0; i < n; i++)
         sum += counts[i]; /* n * 2^32 cannot overflow 64 bits for any n that fits memory */
     if (sum != want)
-        return rle_fail(err, errlen, "counts sum to %llu, expected %d x %d = %llu",
+        return err_fail(err, errlen, "counts sum to %llu, expected %d x %d = %llu",
                         (unsigned long long)sum, h, w, (unsigned long long)want);
     return 0;
 }
@@ -42,7 +29,7 @@ int rle_decode(const uint32_t *counts, size_t n, int h, int w, uint8_t *mask, ch
                size_t errlen)
 {
     if (!mask && (size_t)h * (size_t)w > 0)
-        return rle_fail(err, errlen, "no mask buffer");
+        return err_fail(err, errlen, "no mask buffer");
     if (rle_check(counts, n, h, w, err, errlen))
         return -1;
     /* Walk the runs down each column; t is the column-major index, (x, y) its pixel. */
@@ -72,11 +59,11 @@ int rle_encode(const uint8_t *mask, int h, int w, uint32_t **counts, size_t *n, 
     *counts = NULL;
     *n = 0;
     if (h < 0 || w < 0 || (!mask && (size_t)h * (size_t)w > 0))
-        return rle_fail(err, errlen, "bad mask %d x %d", h, w);
+        return err_fail(err, errlen, "bad mask %d x %d", h, w);
     size_t cap = 16, m = 0;
     uint32_t *c = malloc(cap * sizeof *c);
     if (!c)
-        return rle_fail(err, errlen, "out of memory");
+        return err_fail(err, errlen, "out of memory");
     uint8_t cur = 0;
     uint32_t run = 0;
     for (int x = 0; x < w; x++)
@@ -87,7 +74,7 @@ int rle_encode(const uint8_t *mask, int h, int w, uint32_t **counts, size_t *n, 
                     uint32_t *g = realloc(c, 2 * cap * sizeof *c);
                     if (!g) {
                         free(c);
-                        return rle_fail(err, errlen, "out of memory");
+                        return err_fail(err, errlen, "out of memory");
                     }
                     c = g;
                     cap *= 2;
@@ -102,7 +89,7 @@ int rle_encode(const uint8_t *mask, int h, int w, uint32_t **counts, size_t *n, 
         uint32_t *g = realloc(c, (cap + 1) * sizeof *c);
         if (!g) {
             free(c);
-            return rle_fail(err, errlen, "out of memory");
+            return err_fail(err, errlen, "out of memory");
         }
         c = g;
     }
@@ -124,12 +111,12 @@ int rle_from_string(const char *s, uint32_t **counts, size_t *n, char *err, size
     *counts = NULL;
     *n = 0;
     if (!s)
-        return rle_fail(err, errlen, "no string");
+        return err_fail(err, errlen, "no string");
     /* Every count takes at least one character: strlen bounds the number of counts. */
     size_t len = strlen(s), m = 0, p = 0;
     uint32_t *c = malloc((len ? len : 1) * sizeof *c);
     if (!c)
-        return rle_fail(err, errlen, "out of memory");
+        return err_fail(err, errlen, "out of memory");
     while (p < len) {
         size_t start = p;
         int64_t x = 0;
@@ -137,20 +124,20 @@ int rle_from_string(const char *s, uint32_t **counts, size_t *n, char *err, size
         while (more) {
             if (p >= len) {
                 free(c);
-                return rle_fail(err, errlen, "string ends inside the value that starts at "
+                return err_fail(err, errlen, "string ends inside the value that starts at "
                                 "character %zu", start);
             }
             int ch = (unsigned char)s[p];
             int g = ch - RLE_CHAR_BASE;
             if (g < 0 || g > 0x3f) {
                 free(c);
-                return rle_fail(err, errlen, ch >= 32 && ch < 127
+                return err_fail(err, errlen, ch >= 32 && ch < 127
                                 ? "invalid character '%c' at %zu" : "invalid character "
                                 "(byte %d) at %zu", ch, p);
             }
             if (groups == RLE_MAX_GROUPS) {
                 free(c);
-                return rle_fail(err, errlen, "value at character %zu is too long", start);
+                return err_fail(err, errlen, "value at character %zu is too long", start);
             }
             x |= (int64_t)(g & 0x1f) << (5 * groups);
             groups++;
@@ -164,7 +151,7 @@ int rle_from_string(const char *s, uint32_t **counts, size_t *n, char *err, size
             x += c[m - 2];
         if (x < 0 || x > (int64_t)UINT32_MAX) {
             free(c);
-            return rle_fail(err, errlen, "count %zu (at character %zu) is %lld, outside "
+            return err_fail(err, errlen, "count %zu (at character %zu) is %lld, outside "
                             "0..2^32-1", m, start, (long long)x);
         }
         c[m++] = (uint32_t)x;
@@ -178,11 +165,11 @@ int rle_to_string(const uint32_t *counts, size_t n, char **out, char *err, size_
 {
     *out = NULL;
     if (n > 0 && !counts)
-        return rle_fail(err, errlen, "no counts");
+        return err_fail(err, errlen, "no counts");
     /* A 33-bit signed difference needs at most 7 groups of 5 bits. */
     char *s = malloc(n * 7 + 1);
     if (!s)
-        return rle_fail(err, errlen, "out of memory");
+        return err_fail(err, errlen, "out of memory");
     size_t p = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t x = counts[i];

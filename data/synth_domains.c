@@ -10,15 +10,15 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "contact_sheet.h"
+#include "err.h"
 #include "idx.h"
-#include "import_internal.h"
 #include "image.h"
+#include "import_internal.h"
 #include "rng.h"
 #include "sketch_filter.h"
 #include "store.h"
@@ -35,19 +35,6 @@ const char *const SYNTH_FMNIST_CLASSES[10] = {
 
 /* Stream tags: each domain draws from its own stream of (seed, index, tag). */
 enum { TAG_DRAWING = 0x48414e44, TAG_CARTOON = 0x43415254, TAG_GAP = 0x47415053 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -875,7 +862,7 @@ int synth_render_item(const uint8_t *src, int src_h, int src_w, int size, uint64
 {
     memset(out, 0, sizeof *out);
     if (size < SYNTH_MIN_SIZE || size > SYNTH_MAX_SIZE || src_h <= 0 || src_w <= 0 || !src)
-        return fail(err, errlen, "synth: size %d out of range [%d, %d]", size, SYNTH_MIN_SIZE,
+        return err_fail(err, errlen, "synth: size %d out of range [%d, %d]", size, SYNTH_MIN_SIZE,
                     SYNTH_MAX_SIZE);
     size_t np = (size_t)size * size;
     float *up = malloc(np * sizeof *up), *g = malloc(np * sizeof *g);
@@ -908,7 +895,7 @@ int synth_render_item(const uint8_t *src, int src_h, int src_w, int size, uint64
     free(up), free(g), free(tmp), free(grey);
     if (!ok) {
         synth_item_free(out);
-        return fail(err, errlen, "synth: out of memory");
+        return err_fail(err, errlen, "synth: out of memory");
     }
     return 0;
 }
@@ -1003,7 +990,7 @@ static int render_block(const uint8_t *pix, int sh, int sw, int size, uint64_t s
     }
     for (int t = 0; t < n_threads; t++)
         if (job[t].failed) {
-            fail(err, errlen, "%s", job[t].err);
+            err_fail(err, errlen, "%s", job[t].err);
             for (int64_t k = 0; k < count; k++)
                 synth_item_free(&items[k]);
             return -1;
@@ -1033,16 +1020,16 @@ int synth_fmnist_domains(const synth_fmnist_options *o, import_report *rep, char
     const import_common *c = &o->common;
     int size = o->size ? o->size : SYNTH_DEFAULT_SIZE;
     if (!c->out) {
-        fail(err, errlen, "synth fmnist-domains: no output file (--out)");
+        err_fail(err, errlen, "synth fmnist-domains: no output file (--out)");
         return IMPORT_USER_ERROR;
     }
     if (!(o->cut_gaps >= 0 && o->cut_gaps <= 1)) {
-        fail(err, errlen, "synth fmnist-domains: gap fraction %g out of range [0, 1]",
+        err_fail(err, errlen, "synth fmnist-domains: gap fraction %g out of range [0, 1]",
              o->cut_gaps);
         return IMPORT_USER_ERROR;
     }
     if (size < SYNTH_MIN_SIZE || size > SYNTH_MAX_SIZE) {
-        fail(err, errlen, "synth fmnist-domains: --size %d out of range [%d, %d]", size,
+        err_fail(err, errlen, "synth fmnist-domains: --size %d out of range [%d, %d]", size,
              SYNTH_MIN_SIZE, SYNTH_MAX_SIZE);
         return IMPORT_USER_ERROR;
     }
@@ -1080,7 +1067,7 @@ int synth_fmnist_domains(const synth_fmnist_options *o, import_report *rep, char
         sheet = contact_sheet_new(SYNTH_N_DOMAINS + 1, PREVIEW_ITEMS, tile, 4);
         maskrgb = malloc((size_t)size * size);
         if (!sheet || !maskrgb) {
-            fail(err, errlen, "synth fmnist-domains: out of memory");
+            err_fail(err, errlen, "synth fmnist-domains: out of memory");
             rc = IMPORT_INTERNAL_ERROR;
             goto done;
         }
@@ -1089,7 +1076,7 @@ int synth_fmnist_domains(const synth_fmnist_options *o, import_report *rep, char
     int shown[PREVIEW_ITEMS] = {0};
     synth_item *block = calloc(RENDER_BLOCK, sizeof *block);
     if (!block) {
-        fail(err, errlen, "synth fmnist-domains: out of memory");
+        err_fail(err, errlen, "synth fmnist-domains: out of memory");
         rc = IMPORT_INTERNAL_ERROR;
         goto done;
     }
@@ -1098,7 +1085,7 @@ int synth_fmnist_domains(const synth_fmnist_options *o, import_report *rep, char
     size_t gaps_len = 0;
     if (o->cut_gaps > 0 && o->gaps_csv) {
         if (!(gaps = open_memstream(&gaps_text, &gaps_len))) {
-            fail(err, errlen, "synth fmnist-domains: out of memory");
+            err_fail(err, errlen, "synth fmnist-domains: out of memory");
             rc = IMPORT_INTERNAL_ERROR;
         } else {
             fprintf(gaps, "index,source_item,gap\n");
@@ -1119,7 +1106,7 @@ int synth_fmnist_domains(const synth_fmnist_options *o, import_report *rep, char
             rep->seen++;
             double gap = o->cut_gaps > 0 ? cut_gap(&block[k], o->seed, i, o->cut_gaps) : -1;
             if (gap < -1) {
-                fail(err, errlen, "synth fmnist-domains: out of memory");
+                err_fail(err, errlen, "synth fmnist-domains: out of memory");
                 rc = IMPORT_INTERNAL_ERROR;
             }
             for (int d = 0; d < SYNTH_N_DOMAINS && rc == IMPORT_OK; d++) {
@@ -1146,11 +1133,11 @@ int synth_fmnist_domains(const synth_fmnist_options *o, import_report *rep, char
         fclose(gaps);
     imp_progress_end(c, "synth fmnist-domains", rep->seen, n);
     if (rc == IMPORT_OK && imp_cancelled(c)) {
-        fail(err, errlen, "%s: interrupted; nothing written", c->out);
+        err_fail(err, errlen, "%s: interrupted; nothing written", c->out);
         rc = IMPORT_CANCELLED;
     }
     if (rc == IMPORT_OK && rep->written == 0) {
-        fail(err, errlen, "%s: no item to write; nothing written", c->out);
+        err_fail(err, errlen, "%s: no item to write; nothing written", c->out);
         rc = IMPORT_USER_ERROR;
     }
     if (rc == IMPORT_OK && sheet && contact_sheet_write(sheet, o->preview, err, errlen))

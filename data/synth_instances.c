@@ -9,11 +9,11 @@
 #include "synth_instances.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contact_sheet.h"
+#include "err.h"
 #include "idx.h"
 #include "import_internal.h"
 #include "raster.h"
@@ -36,19 +36,6 @@ enum { TAG_SHAPES = 0x53484150, TAG_CANVAS = 0x43414e56, SPLIT_TRAIN = 1, SPLIT_
 #define PLACE_TRIES 12
 /* Colour draws per object when looking for one far enough from its surroundings. */
 #define COLOUR_TRIES 24
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -772,10 +759,10 @@ void synth_scene_free(synth_scene *s)
 static int check_scene_args(const char *kind, int size, int channels, char *err, size_t errlen)
 {
     if (size < SYNTH_SCENE_MIN_SIZE || size > SYNTH_SCENE_MAX_SIZE)
-        return fail(err, errlen, "synth %s: size %d out of range [%d, %d]", kind, size,
+        return err_fail(err, errlen, "synth %s: size %d out of range [%d, %d]", kind, size,
                     SYNTH_SCENE_MIN_SIZE, SYNTH_SCENE_MAX_SIZE);
     if (channels != 1 && channels != 3)
-        return fail(err, errlen, "synth %s: channels must be 1 (grey) or 3 (RGB), got %d", kind,
+        return err_fail(err, errlen, "synth %s: channels must be 1 (grey) or 3 (RGB), got %d", kind,
                     channels);
     return 0;
 }
@@ -796,7 +783,7 @@ int synth_shapes_scene(int size, int channels, uint64_t seed, int train, int64_t
         return -1;
     builder b;
     if (builder_init(&b, size, channels))
-        return fail(err, errlen, "synth shapes: out of memory");
+        return err_fail(err, errlen, "synth shapes: out of memory");
     prng r;
     seed_scene(&r, TAG_SHAPES, seed, train, index, size, channels);
     random_background(&r, size, 0.2, 0.9, &b.background);
@@ -807,7 +794,7 @@ int synth_shapes_scene(int size, int channels, uint64_t seed, int train, int64_t
     builder_free(&b);
     if (rc) {
         synth_scene_free(out);
-        return fail(err, errlen, "synth shapes: out of memory");
+        return err_fail(err, errlen, "synth shapes: out of memory");
     }
     return 0;
 }
@@ -820,11 +807,11 @@ int synth_canvas_scene(const uint8_t *items, const uint8_t *labels, int64_t n_it
     if (check_scene_args("fmnist-canvas", size, channels, err, errlen))
         return -1;
     if (!items || !labels || n_items <= 0 || item_h <= 0 || item_w <= 0)
-        return fail(err, errlen, "synth fmnist-canvas: no source items (%lld of %dx%d)",
+        return err_fail(err, errlen, "synth fmnist-canvas: no source items (%lld of %dx%d)",
                     (long long)n_items, item_w, item_h);
     builder b;
     if (builder_init(&b, size, channels))
-        return fail(err, errlen, "synth fmnist-canvas: out of memory");
+        return err_fail(err, errlen, "synth fmnist-canvas: out of memory");
     prng r;
     seed_scene(&r, TAG_CANVAS, seed, train, index, size, channels);
     random_background(&r, size, 0.08, 0.5, &b.background);
@@ -837,11 +824,11 @@ int synth_canvas_scene(const uint8_t *items, const uint8_t *labels, int64_t n_it
     if (rc) {
         synth_scene_free(out);
         if (rc == -2)
-            return fail(err, errlen, "synth fmnist-canvas: scene %lld: source item %lld has "
+            return err_fail(err, errlen, "synth fmnist-canvas: scene %lld: source item %lld has "
                         "fewer than %d pixels above the silhouette threshold %d even at the "
                         "largest scale (a blank image?)", (long long)index,
                         (long long)bad_source, SYNTH_SCENE_MIN_AREA, SYNTH_MASK_THRESHOLD);
-        return fail(err, errlen, "synth fmnist-canvas: out of memory");
+        return err_fail(err, errlen, "synth fmnist-canvas: out of memory");
     }
     return 0;
 }
@@ -898,24 +885,24 @@ int synth_instances(const synth_instances_options *o, import_report *rep, char *
     int size = o->size ? o->size : SYNTH_SCENE_DEFAULT_SIZE;
     int channels = o->channels ? o->channels : 3;
     if (o->kind != SYNTH_SCENE_SHAPES && o->kind != SYNTH_SCENE_FMNIST_CANVAS) {
-        fail(err, errlen, "synth: unknown scene kind %d", (int)o->kind);
+        err_fail(err, errlen, "synth: unknown scene kind %d", (int)o->kind);
         return IMPORT_USER_ERROR;
     }
     if (!c->out) {
-        fail(err, errlen, "%s: no output file (--out)", what);
+        err_fail(err, errlen, "%s: no output file (--out)", what);
         return IMPORT_USER_ERROR;
     }
     if (size < SYNTH_SCENE_MIN_SIZE || size > SYNTH_SCENE_MAX_SIZE) {
-        fail(err, errlen, "%s: --size %d out of range [%d, %d]", what, size,
+        err_fail(err, errlen, "%s: --size %d out of range [%d, %d]", what, size,
              SYNTH_SCENE_MIN_SIZE, SYNTH_SCENE_MAX_SIZE);
         return IMPORT_USER_ERROR;
     }
     if (channels != 1 && channels != 3) {
-        fail(err, errlen, "%s: channels must be 1 (grey) or 3 (RGB), got %d", what, channels);
+        err_fail(err, errlen, "%s: channels must be 1 (grey) or 3 (RGB), got %d", what, channels);
         return IMPORT_USER_ERROR;
     }
     if (c->limit < 0) {
-        fail(err, errlen, "%s: --n must be >= 1, got %lld", what, (long long)c->limit);
+        err_fail(err, errlen, "%s: --n must be >= 1, got %lld", what, (long long)c->limit);
         return IMPORT_USER_ERROR;
     }
     int64_t n = c->limit > 0 ? c->limit
@@ -953,7 +940,7 @@ int synth_instances(const synth_instances_options *o, import_report *rep, char *
         sheet = contact_sheet_new(2, PREVIEW_SCENES, tile, 4);
         preview_rgb = malloc((size_t)size * size * 3);
         if (!sheet || !preview_rgb) {
-            fail(err, errlen, "%s: out of memory", what);
+            err_fail(err, errlen, "%s: out of memory", what);
             rc = IMPORT_INTERNAL_ERROR;
             goto done;
         }
@@ -983,7 +970,7 @@ int synth_instances(const synth_instances_options *o, import_report *rep, char *
     }
     imp_progress_end(c, what, rep->seen, n);
     if (rc == IMPORT_OK && imp_cancelled(c)) {
-        fail(err, errlen, "%s: interrupted; nothing written", c->out);
+        err_fail(err, errlen, "%s: interrupted; nothing written", c->out);
         rc = IMPORT_CANCELLED;
     }
     if (rc == IMPORT_OK && sheet && contact_sheet_write(sheet, o->preview, err, errlen))

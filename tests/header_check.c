@@ -32,6 +32,7 @@
 #include "contact_sheet.h"
 #include "soft_iou.h"
 #include "loss_difference.h"
+#include "err.h"
 #include "focal.h"
 #include "polar_iou.h"
 #include "contour.h"

@@ -12,12 +12,12 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bytebuf.h"
+#include "err.h"
 #include "pt.h"
 #include "rle.h"
 
@@ -65,20 +65,6 @@ struct mask_ap {
     double *class_ap;      /* per class, from the last summarize */
     int class_ap_valid;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---------------------------------------------------------------- the threshold grids */
 
@@ -218,7 +204,7 @@ static int add_entry(mask_ap *m, entry_list *list, const char *what, int64_t ima
     image_slot *img = image_find(m, image_id);
     if (img && (img->h != h || img->w != w)) {
         free(counts);
-        return fail(err, errlen, "%s on image %lld is %d x %d, but that image's earlier masks "
+        return err_fail(err, errlen, "%s on image %lld is %d x %d, but that image's earlier masks "
                     "are %d x %d (all masks of one image must have its size)", what,
                     (long long)image_id, h, w, img->h, img->w);
     }
@@ -227,14 +213,14 @@ static int add_entry(mask_ap *m, entry_list *list, const char *what, int64_t ima
         mask_entry *v = realloc(list->v, cap * sizeof *v);
         if (!v) {
             free(counts);
-            return fail(err, errlen, "out of memory adding a %s", what);
+            return err_fail(err, errlen, "out of memory adding a %s", what);
         }
         list->v = v;
         list->cap = cap;
     }
     if (!img && image_insert(m, image_id, h, w)) {
         free(counts);
-        return fail(err, errlen, "out of memory adding image %lld", (long long)image_id);
+        return err_fail(err, errlen, "out of memory adding image %lld", (long long)image_id);
     }
     mask_entry *e = &list->v[list->n];
     *e = (mask_entry){.image_id = image_id, .class_id = class_id, .iscrowd = iscrowd != 0,
@@ -250,12 +236,12 @@ static int check_common(const mask_ap *m, const char *what, int class_id, int h,
                         char *err, size_t errlen)
 {
     if (!m)
-        return fail(err, errlen, "%s: the evaluator is NULL", what);
+        return err_fail(err, errlen, "%s: the evaluator is NULL", what);
     if (class_id < 0 || class_id >= m->num_classes)
-        return fail(err, errlen, "%s: class id %d, expected 0..%d", what, class_id,
+        return err_fail(err, errlen, "%s: class id %d, expected 0..%d", what, class_id,
                     m->num_classes - 1);
     if (h < 1 || w < 1)
-        return fail(err, errlen, "%s: mask size %d x %d, expected at least 1 x 1", what, h, w);
+        return err_fail(err, errlen, "%s: mask size %d x %d, expected at least 1 x 1", what, h, w);
     return 0;
 }
 
@@ -265,10 +251,10 @@ static int copy_runs(const char *what, const uint32_t *counts, size_t n, int h, 
     char why[160];
     *out = NULL;
     if (rle_check(counts, n, h, w, why, sizeof why))
-        return fail(err, errlen, "%s: bad run lengths: %s", what, why);
+        return err_fail(err, errlen, "%s: bad run lengths: %s", what, why);
     *out = malloc((n ? n : 1) * sizeof **out);
     if (!*out)
-        return fail(err, errlen, "%s: out of memory", what);
+        return err_fail(err, errlen, "%s: out of memory", what);
     if (n)
         memcpy(*out, counts, n * sizeof *counts);
     return 0;
@@ -332,13 +318,13 @@ static int encode_mask(const char *what, const uint8_t *mask, int h, int w, uint
     *counts = NULL;
     *n = 0;
     if (!mask)
-        return fail(err, errlen, "%s: the mask is NULL", what);
+        return err_fail(err, errlen, "%s: the mask is NULL", what);
     size_t hw = (size_t)h * (size_t)w;
     if (hw > UINT32_MAX)
-        return fail(err, errlen, "%s: mask %d x %d has more than 2^32 - 1 pixels", what, h, w);
+        return err_fail(err, errlen, "%s: mask %d x %d has more than 2^32 - 1 pixels", what, h, w);
     transition_table t = {calloc((size_t)w + 1, sizeof *t.column_fill), NULL};
     if (!t.column_fill)
-        return fail(err, errlen, "%s: out of memory encoding a %d x %d mask", what, h, w);
+        return err_fail(err, errlen, "%s: out of memory encoding a %d x %d mask", what, h, w);
     visit_transitions(mask, h, w, count_transition, &t);
     size_t total = 0; /* column counts -> the first slot of each column */
     for (int x = 0; x < w; x++) {
@@ -350,7 +336,7 @@ static int encode_mask(const char *what, const uint8_t *mask, int h, int w, uint
     uint32_t *runs = malloc((total + 1) * sizeof *runs);
     if (!t.rows || !runs) {
         free(t.column_fill), free(t.rows), free(runs);
-        return fail(err, errlen, "%s: out of memory encoding a %d x %d mask", what, h, w);
+        return err_fail(err, errlen, "%s: out of memory encoding a %d x %d mask", what, h, w);
     }
     visit_transitions(mask, h, w, store_transition, &t);
     /* after pass 2, column_fill[x] is the end of column x's slots = the start of column x+1 */
@@ -394,7 +380,7 @@ int mask_ap_add_gt(mask_ap *m, int64_t image_id, int class_id, const uint8_t *ma
 static int check_score(float score, char *err, size_t errlen)
 {
     if (!isfinite(score))
-        return fail(err, errlen, "detection: score is %g, expected a finite number",
+        return err_fail(err, errlen, "detection: score is %g, expected a finite number",
                     (double)score);
     return 0;
 }
@@ -693,7 +679,7 @@ static int evaluate_class(int k, mask_entry **gts, size_t ng, mask_entry **dets,
             if (mg)
                 s.matched_gt = mg;
             if (!mg) {
-                rc = fail(err, errlen, "out of memory evaluating class %d", k);
+                rc = err_fail(err, errlen, "out of memory evaluating class %d", k);
                 break;
             }
             s_cap_g = need_g;
@@ -701,7 +687,7 @@ static int evaluate_class(int k, mask_entry **gts, size_t ng, mask_entry **dets,
         if (need_iou > s_cap_iou) {
             double *v = realloc(s.iou, need_iou * sizeof *v);
             if (!v) {
-                rc = fail(err, errlen, "out of memory evaluating class %d", k);
+                rc = err_fail(err, errlen, "out of memory evaluating class %d", k);
                 break;
             }
             s.iou = v;
@@ -713,7 +699,7 @@ static int evaluate_class(int k, mask_entry **gts, size_t ng, mask_entry **dets,
                                                                     gts[gi + (size_t)g]);
         for (int a = 0; a < A_N && rc == 0; a++)
             if (evaluate_image(gts + gi, G, dets + di, D, s.iou, a, thresholds, &s, &lists[a]))
-                rc = fail(err, errlen, "out of memory evaluating class %d", k);
+                rc = err_fail(err, errlen, "out of memory evaluating class %d", k);
         gi = g_end;
         di = d_end;
     }
@@ -722,7 +708,7 @@ static int evaluate_class(int k, mask_entry **gts, size_t ng, mask_entry **dets,
             if (accumulate(&lists[a], MAX_DETS[m], recall_points,
                            m == M_N - 1 ? &PREC_AT(prec, k, a, 0, 0) : NULL,
                            &REC_AT(rec, k, a, m, 0)))
-                rc = fail(err, errlen, "out of memory accumulating class %d", k);
+                rc = err_fail(err, errlen, "out of memory accumulating class %d", k);
     for (int a = 0; a < A_N; a++)
         free(lists[a].v);
     free(s.iou), free(s.order), free(s.ignored), free(s.matched_gt);
@@ -773,7 +759,7 @@ static int threshold_index(const double *thresholds, double x)
 int mask_ap_summarize(mask_ap *m, mask_ap_result *out, char *err, size_t errlen)
 {
     if (!m || !out)
-        return fail(err, errlen, "mask AP summarize: the evaluator or the result is NULL");
+        return err_fail(err, errlen, "mask AP summarize: the evaluator or the result is NULL");
     double thresholds[T_N], recall_points[R_N];
     for (int t = 0; t < T_N; t++)
         thresholds[t] = linspace_at(0.5, 0.95, T_N, t);
@@ -786,7 +772,7 @@ int mask_ap_summarize(mask_ap *m, mask_ap_result *out, char *err, size_t errlen)
     mask_entry **gts = malloc((m->gt.n ? m->gt.n : 1) * sizeof *gts);
     mask_entry **dets = malloc((m->det.n ? m->det.n : 1) * sizeof *dets);
     if (!prec || !rec || !gts || !dets) {
-        rc = fail(err, errlen, "out of memory summarizing %zu GTs and %zu detections", m->gt.n,
+        rc = err_fail(err, errlen, "out of memory summarizing %zu GTs and %zu detections", m->gt.n,
                   m->det.n);
         goto done;
     }
@@ -854,13 +840,13 @@ double mask_ap_class_ap(const mask_ap *m, int class_id)
 int mask_ap_set_category_ids(mask_ap *m, const int64_t *ids, int n, char *err, size_t errlen)
 {
     if (!m || !ids)
-        return fail(err, errlen, "category ids: the evaluator or the id list is NULL");
+        return err_fail(err, errlen, "category ids: the evaluator or the id list is NULL");
     if (n != m->num_classes)
-        return fail(err, errlen, "category ids: %d given, expected one per class (%d)", n,
+        return err_fail(err, errlen, "category ids: %d given, expected one per class (%d)", n,
                     m->num_classes);
     int64_t *copy = malloc((size_t)n * sizeof *copy);
     if (!copy)
-        return fail(err, errlen, "category ids: out of memory");
+        return err_fail(err, errlen, "category ids: out of memory");
     memcpy(copy, ids, (size_t)n * sizeof *copy);
     free(m->category_ids);
     m->category_ids = copy;
@@ -870,7 +856,7 @@ int mask_ap_set_category_ids(mask_ap *m, const int64_t *ids, int n, char *err, s
 int mask_ap_write_results_json(const mask_ap *m, const char *path, char *err, size_t errlen)
 {
     if (!m || !path)
-        return fail(err, errlen, "results JSON: the evaluator or the path is NULL");
+        return err_fail(err, errlen, "results JSON: the evaluator or the path is NULL");
     bytebuf b = {0};
     bb_puts(&b, "[");
     for (size_t i = 0; i < m->det.n; i++) {
@@ -878,7 +864,7 @@ int mask_ap_write_results_json(const mask_ap *m, const char *path, char *err, si
         char *counts = NULL, why[160];
         if (rle_to_string(e->counts, e->ncounts, &counts, why, sizeof why)) {
             free(b.p);
-            return fail(err, errlen, "results JSON '%s': detection %zu: %s", path, i, why);
+            return err_fail(err, errlen, "results JSON '%s': detection %zu: %s", path, i, why);
         }
         int64_t cat = m->category_ids ? m->category_ids[e->class_id] : e->class_id;
         bb_printf(&b, "%s\n{\"image_id\": %lld, \"category_id\": %lld, \"segmentation\": "
@@ -895,12 +881,12 @@ int mask_ap_write_results_json(const mask_ap *m, const char *path, char *err, si
     bb_puts(&b, m->det.n ? "\n]\n" : "]\n");
     if (b.oom) {
         free(b.p);
-        return fail(err, errlen, "results JSON '%s': out of memory", path);
+        return err_fail(err, errlen, "results JSON '%s': out of memory", path);
     }
     pt_status st = pt_write_file_atomic(path, b.p, b.n);
     free(b.p);
     if (st != PT_OK) {
-        fail(err, errlen, "%s", pt_error());
+        err_fail(err, errlen, "%s", pt_error());
         pt_error_clear();
         return -1;
     }

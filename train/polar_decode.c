@@ -5,28 +5,17 @@
 #include "polar_decode.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "raster.h"
 
 polar_decode_config polar_decode_defaults(void)
 {
     polar_decode_config c = {.score_thr = 0.05f, .nms_pre = 1000, .nms_iou = 0.5f, .max_dets = 100};
     return c;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 typedef struct {
@@ -96,7 +85,7 @@ int polar_decode(const polar_decode_config *cfg, const polar_config *grid, int h
         return -1;
     if (h <= 0 || w <= 0 || num_classes < 1 || !scores || !rays || cfg->nms_pre < 1 ||
         cfg->max_dets < 1)
-        return fail(err, errlen, "polar_decode: bad arguments (%dx%d image, %d classes)", h, w,
+        return err_fail(err, errlen, "polar_decode: bad arguments (%dx%d image, %d classes)", h, w,
                     num_classes);
     const int R = grid->num_rays;
     out->num_rays = R;
@@ -118,7 +107,7 @@ int polar_decode(const polar_decode_config *cfg, const polar_config *grid, int h
                     cand *t = realloc(all, nc * sizeof *t);
                     if (!t) {
                         free(all);
-                        return fail(err, errlen, "polar_decode: out of memory");
+                        return err_fail(err, errlen, "polar_decode: out of memory");
                     }
                     all = t, cap = nc;
                 }
@@ -136,7 +125,7 @@ int polar_decode(const polar_decode_config *cfg, const polar_config *grid, int h
     char *keep = n_all ? calloc(n_all, 1) : NULL;
     if (n_all && (!box || !keep)) {
         free(all), free(box), free(keep);
-        return fail(err, errlen, "polar_decode: out of memory");
+        return err_fail(err, errlen, "polar_decode: out of memory");
     }
     double sn[POLAR_MAX_RAYS], cs[POLAR_MAX_RAYS];
     for (int k = 0; k < R; k++) {
@@ -171,7 +160,7 @@ int polar_decode(const polar_decode_config *cfg, const polar_config *grid, int h
     out->det = kept ? calloc((size_t)kept, sizeof *out->det) : NULL;
     if (kept && !out->det) {
         free(all), free(box), free(keep);
-        return fail(err, errlen, "polar_decode: out of memory");
+        return err_fail(err, errlen, "polar_decode: out of memory");
     }
     for (size_t i = 0; i < n_all && out->n < kept; i++) {
         if (!keep[i])
@@ -181,7 +170,7 @@ int polar_decode(const polar_decode_config *cfg, const polar_config *grid, int h
         if (!d->xy) {
             free(all), free(box), free(keep);
             polar_dets_free(out);
-            return fail(err, errlen, "polar_decode: out of memory");
+            return err_fail(err, errlen, "polar_decode: out of memory");
         }
         double x, y;
         location_point(grid, h, w, all[i].loc, &x, &y);
