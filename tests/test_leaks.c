@@ -1,7 +1,8 @@
 /*
  * test_leaks.c - runs tests/leakcheck/leakcheck.c (shim, nn layer, optimizers, dicts, files, IDX
- * reader, the polarmask path) under valgrind: no definite or indirect leak, no memory error in pictor's code, and no
- * tensor handle alive at exit. Slow (about two minutes): libtorch is large under valgrind.
+ * reader, the polarmask path) under valgrind: no definite or indirect leak, no memory error in
+ * pictor's code, and no tensor handle alive at exit. Slow (about two minutes): libtorch is large
+ * under valgrind.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
