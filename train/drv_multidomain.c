@@ -21,6 +21,7 @@
 #include "driver.h"
 #include "loss_difference.h"
 #include "mobilenetv3.h"
+#include "plot.h"
 #include "soft_iou.h"
 
 enum { TASK_CLASSIFY = 0, TASK_SALIENCY };
@@ -469,13 +470,10 @@ static void write_confusion_png(const md *m)
         }
     }
     cairo_destroy(cr);
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/plots/confusion.png", m->env->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (cairo_surface_write_to_png(sf, tmp) == CAIRO_STATUS_SUCCESS)
-        rename(tmp, path);
-    else
-        remove(tmp);
+    if (plot_write_surface_png(sf, path) != PT_OK)
+        fprintf(stderr, "pictor: warning: %s\n", pt_error());
     cairo_surface_destroy(sf);
 }
 

@@ -21,6 +21,8 @@
 #include <cairo.h>
 #include <cjson/cJSON.h>
 
+#include "bytebuf.h"
+
 #define MARGIN_L 84.0
 #define MARGIN_R 24.0
 #define MARGIN_T 44.0
@@ -462,27 +464,31 @@ static int draw_chart(cairo_t *cr, const plot_chart *c, int width, int height)
 
 /* ---------------------------------------------------------------- PNG output */
 
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-} byte_buf;
-
 static cairo_status_t png_sink(void *closure, const unsigned char *data, unsigned int len)
 {
-    byte_buf *b = closure;
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + len)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p)
-            return CAIRO_STATUS_NO_MEMORY;
-        b->p = p;
-        b->cap = cap;
+    bytebuf *b = closure;
+    bb_put(b, data, len);
+    return b->oom ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
+}
+
+pt_status plot_write_surface_png(void *surface, const char *path)
+{
+    cairo_surface_t *sf = surface;
+    bytebuf png = {0};
+    cairo_status_t cst = cairo_surface_status(sf);
+    if (cst == CAIRO_STATUS_SUCCESS) {
+        cairo_surface_flush(sf);
+        cst = cairo_surface_write_to_png_stream(sf, png_sink, &png);
     }
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-    return CAIRO_STATUS_SUCCESS;
+    pt_status st = PT_OK;
+    if (cst != CAIRO_STATUS_SUCCESS) {
+        pt_error_set("cannot write the PNG '%s': cairo: %s", path, cairo_status_to_string(cst));
+        st = PT_ERR;
+    } else {
+        st = pt_write_file_atomic(path, png.p, png.n);
+    }
+    free(png.p);
+    return st;
 }
 
 static pt_status check_chart(const plot_chart *c, const char *path, int width, int height)
@@ -519,21 +525,15 @@ pt_status plot_chart_png(const plot_chart *c, const char *path)
     cairo_t *cr = cairo_create(surf);
     int rc = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? draw_chart(cr, c, width, height) : -1;
     cairo_status_t cst = rc != 0 ? CAIRO_STATUS_NO_MEMORY : cairo_status(cr);
-    byte_buf png = {0};
-    if (cst == CAIRO_STATUS_SUCCESS) {
-        cairo_surface_flush(surf);
-        cst = cairo_surface_write_to_png_stream(surf, png_sink, &png);
-    }
     cairo_destroy(cr);
-    cairo_surface_destroy(surf);
-    pt_status st = PT_OK;
+    pt_status st;
     if (cst != CAIRO_STATUS_SUCCESS) {
         pt_error_set("cannot plot '%s': cairo: %s", path, cairo_status_to_string(cst));
         st = PT_ERR;
     } else {
-        st = pt_write_file_atomic(path, png.p, png.n);
+        st = plot_write_surface_png(surf, path);
     }
-    free(png.p);
+    cairo_surface_destroy(surf);
     return st;
 }
 

@@ -56,6 +56,11 @@ typedef struct {
 /* Draws c into a PNG at path, atomically. */
 pt_status plot_chart_png(const plot_chart *c, const char *path);
 
+/* Encodes a finished cairo image surface (a cairo_surface_t *; void * so this header needs no
+ * cairo) as PNG and writes it atomically (temp file, fsync, rename). PT_ERR with pt_error()
+ * naming the path. Every PNG pictor writes goes through here. */
+pt_status plot_write_surface_png(void *surface, const char *path);
+
 /* The pixel rectangle of the data area of a width x height chart (x0 < x1, y0 < y1; y grows
  * downwards). The x axis maps x_min..x_max to x0..x1 when a fixed range is given. */
 void plot_data_area(int width, int height, double *x0, double *y0, double *x1, double *y1);

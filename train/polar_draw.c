@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plot.h"
 #include "pt.h"
 
 #define DRAW_PI 3.14159265358979323846
@@ -277,31 +278,6 @@ static void draw_detection(cairo_t *cr, const polar_det *t, int num_rays,
     draw_label(cr, text, rgb, t->box[0] * k, t->box[1] * k, pic_w, pic_h);
 }
 
-/* ------------------------------------------------------------------ PNG */
-
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-} png_buffer;
-
-static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
-{
-    png_buffer *b = closure;
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + len)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p)
-            return CAIRO_STATUS_NO_MEMORY;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 int polar_draw_png(const char *path, const sample *s, const polar_dets *d,
                    const polar_draw_options *opt, char *err, size_t errlen)
 {
@@ -316,7 +292,6 @@ int polar_draw_png(const char *path, const sample *s, const polar_dets *d,
     }
     cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, pic_w, pic_h);
     cairo_t *cr = NULL;
-    png_buffer png = {0};
     cairo_status_t cst = cairo_surface_status(sf);
     if (cst == CAIRO_STATUS_SUCCESS) {
         paint_image(sf, s, k);
@@ -329,21 +304,16 @@ int polar_draw_png(const char *path, const sample *s, const polar_dets *d,
             draw_detection(cr, &d->det[i], d->num_rays, opt, k, pic_w, pic_h);
         cst = cairo_status(cr);
     }
-    if (cst == CAIRO_STATUS_SUCCESS) {
-        cairo_surface_flush(sf);
-        cst = cairo_surface_write_to_png_stream(sf, png_append, &png);
-    }
     if (cr)
         cairo_destroy(cr);
-    cairo_surface_destroy(sf);
     int rc = 0;
     if (cst != CAIRO_STATUS_SUCCESS) {
         snprintf(err, errlen, "cannot draw '%s': cairo: %s", path, cairo_status_to_string(cst));
         rc = -1;
-    } else if (pt_write_file_atomic(path, png.p, png.n) != PT_OK) {
+    } else if (plot_write_surface_png(sf, path) != PT_OK) {
         snprintf(err, errlen, "%s", pt_error());
         rc = -1;
     }
-    free(png.p);
+    cairo_surface_destroy(sf);
     return rc;
 }
