@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "augment.h"
+#include "pipeline/augment.h"
 
 static char g_err[512];
 

@@ -20,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "driver.h"
-#include "settings.h"
+#include "config/config.h"
+#include "core/driver.h"
+#include "config/settings.h"
 
 /* ---------------------------------------------------------------- fixtures and helpers */
 

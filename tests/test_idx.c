@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "idx.h"
+#include "codec/idx.h"
 
 /* ---------------------------------------------------------------- fixture: a temp directory */
 

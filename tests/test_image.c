@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "image.h"
+#include "codec/image.h"
 
 /* ---------------------------------------------------------------- helpers */
 

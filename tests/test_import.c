@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "idx.h"
-#include "image.h"
-#include "import.h"
-#include "store.h"
+#include "codec/idx.h"
+#include "codec/image.h"
+#include "import/import.h"
+#include "store/store.h"
 
 #define SHARED_DATA PICTOR_SOURCE_DIR "/../shared/data"
 

@@ -22,11 +22,11 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "image.h"
-#include "import.h"
-#include "raster.h"
-#include "rle.h"
-#include "store.h"
+#include "codec/image.h"
+#include "import/import.h"
+#include "geometry/raster.h"
+#include "codec/rle.h"
+#include "store/store.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

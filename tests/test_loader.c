@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "collate.h"
+#include "pipeline/collate.h"
 #include "helpers.h"
-#include "loader.h"
+#include "pipeline/loader.h"
 
 /* ---------------------------------------------------------------- the in-memory source */
 

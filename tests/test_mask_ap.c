@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "mask_ap.h"
-#include "rle.h"
+#include "eval/mask_ap.h"
+#include "codec/rle.h"
 
 TestSuite(mask_ap);
 

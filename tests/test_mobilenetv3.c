@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 
 #include "helpers.h"
-#include "mobilenetv3.h"
-#include "nn.h"
+#include "models/backbones/mobilenetv3.h"
+#include "nn/nn.h"
 
 #define SIDE 64 /* input side of the parity checks, as in parity_mobilenetv3.py */
 

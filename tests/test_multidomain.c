@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "collate.h"
+#include "pipeline/collate.h"
 #include "helpers.h"
-#include "mobilenetv3.h"
-#include "store.h"
+#include "models/backbones/mobilenetv3.h"
+#include "store/store.h"
 
 static char *g_dir;
 

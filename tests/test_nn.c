@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "nn.h"
-#include "small_cnn.h"
+#include "nn/nn.h"
+#include "models/classifier/small_cnn.h"
 
 TestSuite(nn, .init = tst_setup);
 

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "nn.h"
-#include "small_cnn.h"
+#include "nn/nn.h"
+#include "models/classifier/small_cnn.h"
 
 static const small_cnn_config ARCH = {3, 4, 16, 5, 8}; /* as in parity_small_cnn.py */
 

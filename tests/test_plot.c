@@ -19,8 +19,8 @@
 #include <cairo.h>
 
 #include "helpers.h"
-#include "plot.h"
-#include "runlog.h"
+#include "report/plot.h"
+#include "report/runlog.h"
 
 /* ---------------------------------------------------------------- fixture and helpers */
 

@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "mask_ap.h"
-#include "polar_decode.h"
-#include "synth_instances.h"
-#include "polar_draw.h"
-#include "polar_targets.h"
-#include "polarmask.h"
+#include "eval/mask_ap.h"
+#include "models/polarmask/polar_decode.h"
+#include "synth/synth_instances.h"
+#include "models/polarmask/polar_draw.h"
+#include "targets/polar_targets.h"
+#include "models/polarmask/polarmask.h"
 
 static char *g_dir;
 

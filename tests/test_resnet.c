@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fpn.h"
+#include "models/backbones/fpn.h"
 #include "helpers.h"
-#include "nn.h"
-#include "resnet.h"
+#include "nn/nn.h"
+#include "models/backbones/resnet.h"
 
 /* Input of the parity checks, as in resnet_fpn_parity.py: not a multiple of 128 either way. */
 static const int64_t PARITY_SHAPE[4] = {2, 3, 100, 136};

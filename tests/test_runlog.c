@@ -24,7 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "helpers.h"
-#include "runlog.h"
+#include "report/runlog.h"
 
 /* ---------------------------------------------------------------- fixture and helpers */
 

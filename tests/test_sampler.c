@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampler.h"
+#include "pipeline/sampler.h"
 
 #define MAX_N 512
 

@@ -6,7 +6,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#include "sched.h"
+#include "core/sched.h"
 
 Test(sched, constant_with_linear_warmup)
 {

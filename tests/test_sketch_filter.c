@@ -17,12 +17,12 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
-#include "idx.h"
-#include "image.h"
-#include "rng.h"
-#include "sketch_filter.h"
-#include "store.h"
-#include "synth_domains.h"
+#include "codec/idx.h"
+#include "codec/image.h"
+#include "base/rng.h"
+#include "curate/sketch_filter.h"
+#include "store/store.h"
+#include "synth/synth_domains.h"
 
 static char *g_dir;
 

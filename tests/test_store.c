@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "image.h"
-#include "store.h"
-#include "store_internal.h"
+#include "codec/image.h"
+#include "store/store.h"
+#include "store/store_internal.h"
 
 static char *g_dir;
 

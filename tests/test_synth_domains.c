@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
-#include "idx.h"
-#include "image.h"
-#include "sketch_filter.h"
-#include "store.h"
-#include "synth_domains.h"
+#include "codec/idx.h"
+#include "codec/image.h"
+#include "curate/sketch_filter.h"
+#include "store/store.h"
+#include "synth/synth_domains.h"
 
 static char *g_dir;
 static idx_array g_img, g_lab;

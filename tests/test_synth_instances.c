@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "idx.h"
-#include "store.h"
-#include "synth_domains.h"
-#include "synth_instances.h"
+#include "codec/idx.h"
+#include "store/store.h"
+#include "synth/synth_domains.h"
+#include "synth/synth_instances.h"
 
 static char *g_dir;
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "tbevents.h"
+#include "report/tbevents.h"
 
 /* ---------------------------------------------------------------- fixture */
 

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "core/checkpoint.h"
 #include "helpers.h"
-#include "store.h"
+#include "store/store.h"
 
 static char *g_dir;
 

@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "collate.h"
-#include "idx.h"
-#include "loader.h"
-#include "nn.h"
-#include "small_cnn.h"
+#include "pipeline/collate.h"
+#include "codec/idx.h"
+#include "pipeline/loader.h"
+#include "nn/nn.h"
+#include "models/classifier/small_cnn.h"
 
 #define SIDE 28
 #define BATCH 64

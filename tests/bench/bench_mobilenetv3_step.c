@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mobilenetv3.h"
-#include "nn.h"
+#include "models/backbones/mobilenetv3.h"
+#include "nn/nn.h"
 
 typedef struct {
     int threads, batch, size, classes, steps, warmup;

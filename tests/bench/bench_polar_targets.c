@@ -24,10 +24,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "polar_targets.h"
-#include "raster.h"
-#include "rng.h"
-#include "sample.h"
+#include "targets/polar_targets.h"
+#include "geometry/raster.h"
+#include "base/rng.h"
+#include "pipeline/sample.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

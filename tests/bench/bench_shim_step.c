@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "nn.h"
-#include "small_cnn.h"
+#include "nn/nn.h"
+#include "models/classifier/small_cnn.h"
 
 static double now_ms(void)
 {

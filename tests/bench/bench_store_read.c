@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "store.h"
+#include "codec/image.h"
+#include "store/store.h"
 
 #define ROUNDS 5
 

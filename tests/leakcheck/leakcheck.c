@@ -12,16 +12,16 @@
 #include <math.h>
 
 #include "focal.h"
-#include "idx.h"
-#include "mask_ap.h"
-#include "nn.h"
-#include "polar_decode.h"
+#include "codec/idx.h"
+#include "eval/mask_ap.h"
+#include "nn/nn.h"
+#include "models/polarmask/polar_decode.h"
 #include "polar_iou.h"
-#include "polar_targets.h"
-#include "polarmask.h"
+#include "targets/polar_targets.h"
+#include "models/polarmask/polarmask.h"
 #include "pt.h"
-#include "small_cnn.h"
-#include "synth_instances.h"
+#include "models/classifier/small_cnn.h"
+#include "synth/synth_instances.h"
 
 #define CHECK(c)                                                                                 \
     do {                                                                                         \
