@@ -274,10 +274,14 @@ int64_t resnet_channels(const resnet *m, int level)
 
 /* ------------------------------------------------------------------ forward */
 
-pt_status resnet_forward(resnet *m, const pt_tensor *x, pt_tensor *stages[4], pt_tensor **logits)
+/* resnet_forward, also handing out the stem's output when stem is not NULL. */
+static pt_status forward(resnet *m, const pt_tensor *x, pt_tensor **stem, pt_tensor *stages[4],
+                         pt_tensor **logits)
 {
     for (int i = 0; stages && i < 4; i++)
         stages[i] = NULL;
+    if (stem)
+        *stem = NULL;
     if (logits)
         *logits = NULL;
     if (!m || !m->conv1) {
@@ -302,7 +306,7 @@ pt_status resnet_forward(resnet *m, const pt_tensor *x, pt_tensor *stages[4], pt
     }
     static const int64_t pool_k[2] = {3, 3}, pool_s[2] = {2, 2}, pool_p[2] = {1, 1};
     size_t mark = pt_scope_begin();
-    pt_tensor *y = pt_relu(nn_forward(m->bn1, nn_forward(m->conv1, x)));
+    pt_tensor *y = pt_relu(nn_forward(m->bn1, nn_forward(m->conv1, x))), *s0 = y;
     y = pt_max_pool2d(y, pool_k, pool_s, pool_p, NULL, 0);
     pt_tensor *c[4];
     for (int i = 0; i < 4; i++)
@@ -320,8 +324,14 @@ pt_status resnet_forward(resnet *m, const pt_tensor *x, pt_tensor *stages[4], pt
     for (int i = 0; i < 4; i++)
         pt_keep(c[i]);
     pt_keep(out);
+    if (stem)
+        pt_keep(s0);
     pt_scope_end(mark);
     int ok = 1;
+    if (stem) {
+        ok = (*stem = pt_alias(s0)) != NULL;
+        pt_free(s0);
+    }
     for (int i = 0; i < 4; i++) {
         if (stages)
             ok = ok && (stages[i] = pt_alias(c[i])) != NULL;
@@ -339,9 +349,28 @@ pt_status resnet_forward(resnet *m, const pt_tensor *x, pt_tensor *stages[4], pt
             pt_free(*logits);
             *logits = NULL;
         }
+        if (stem) {
+            pt_free(*stem);
+            *stem = NULL;
+        }
         return PT_ERR;
     }
     return PT_OK;
+}
+
+pt_status resnet_forward(resnet *m, const pt_tensor *x, pt_tensor *stages[4], pt_tensor **logits)
+{
+    return forward(m, x, NULL, stages, logits);
+}
+
+pt_status resnet_forward_stem(resnet *m, const pt_tensor *x, pt_tensor **stem,
+                              pt_tensor *stages[4])
+{
+    if (!stem) {
+        pt_error_set("resnet_forward_stem: an output for the stem is required");
+        return PT_ERR;
+    }
+    return forward(m, x, stem, stages, NULL);
 }
 
 pt_tensor *resnet_logits(resnet *m, const pt_tensor *x)

@@ -72,6 +72,12 @@ int64_t resnet_channels(const resnet *m, int level);
 pt_status resnet_forward(resnet *m, const pt_tensor *x, pt_tensor *stages[4],
                          pt_tensor **logits);
 
+/* resnet_forward without logits, also handing out the stem's output in *stem (required): a new
+ * handle to relu(bn1(conv1(x))), [N, 64, ceil(H / 2), ceil(W / 2)] at stride 2, before the max
+ * pool (a decoder's stride-2 skip). On failure every output is NULL. */
+pt_status resnet_forward_stem(resnet *m, const pt_tensor *x, pt_tensor **stem,
+                              pt_tensor *stages[4]);
+
 /* resnet_forward for the logits only: [N, 3, H, W] -> [N, classes]; NULL on failure. */
 pt_tensor *resnet_logits(resnet *m, const pt_tensor *x);
 
