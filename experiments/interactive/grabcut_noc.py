@@ -24,8 +24,10 @@ re-implemented here)
     always measured); --full runs all max-clicks taps. In the --curve file an instance that
     stopped keeps its last IoU (the user is done), and column n_measured says how many
     instances were really measured at that tap. NoC is unaffected by stopping.
-  - If no error pixel is left to tap (prediction equal to the mask), the instance stops there
-    (RITM would place a meaningless negative tap at (0, 0)).
+  - If no error pixel is left to tap (prediction equal to the mask, e.g. the rectangle alone was
+    perfect), the instance stops there and its IoU counts as the IoU after that tap and all
+    later ones, so NoC is at least 1 as in RITM (which would place a meaningless negative tap at
+    (0, 0)); no tap is counted or timed. The JSON counts such instances in no_error_left.
   - Ignore pixels: mask value 128 (GrabCut / Berkeley boundary masks) is left out of IoU and
     of FN/FP, as in RITM.
 
@@ -181,7 +183,7 @@ class GrabCutUser:
         valid = gt != IGNORE
         h, w = gt.shape
         cv2.setRNGSeed(a.seed)
-        out = {"shrunk": False}
+        out = {"shrunk": False, "perfect": False}
         label = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
         if protocol == "rect":
             t0 = time.perf_counter()
@@ -200,7 +202,9 @@ class GrabCutUser:
         for k in range(a.max_clicks):
             t0 = time.perf_counter()
             c = next_click(obj, valid, pred, not_clicked)
-            if c is None:
+            if c is None:  # nothing left to correct: the IoU stays (counted as this tap's)
+                ious.append(iou(obj, valid, pred))
+                out["perfect"] = True
                 break
             taps.append(c)
             not_clicked[c[1], c[2]] = False
@@ -248,18 +252,15 @@ def mean_after(runs, k, max_clicks):
     """Mean IoU after k taps; an instance that stopped before k keeps its last IoU."""
     vals = []
     for r in runs:
-        ious = r["ious"]
-        if not ious:
-            vals.append(r.get("iou0", 0.0))
-        else:
-            vals.append(ious[min(k, len(ious)) - 1])
+        ious = r["ious"]  # never empty: a tap, or the IoU of a prediction with no error left
+        vals.append(ious[min(k, len(ious)) - 1])
     return float(np.mean(vals)) if vals else float("nan")
 
 
 def summarise(protocol, runs, a, n_down, errors, store):
     mc = a.max_clicks
     nocs = {t: [noc(r["ious"], t, mc) for r in runs] for t in TARGETS}
-    taps = sum(len(r["ious"]) for r in runs)
+    taps = sum(len(r["taps"]) for r in runs)
     secs = sum(sum(r["tap_sec"]) for r in runs)
     s = {
         "method": "opencv_grabcut", "protocol": protocol, "store": store, "n": len(runs),
@@ -269,6 +270,7 @@ def summarise(protocol, runs, a, n_down, errors, store):
         "miou_1": round(mean_after(runs, 1, mc), 4), "miou_3": round(mean_after(runs, 3, mc), 4),
         "miou_5": round(mean_after(runs, 5, mc), 4),
         "sec_per_tap": round(secs / taps, 4) if taps else None, "taps": taps,
+        "no_error_left": int(sum(r["perfect"] for r in runs)),
     }
     if protocol == "rect":
         s["miou_0"] = round(float(np.mean([r["iou0"] for r in runs])), 4)
@@ -426,9 +428,27 @@ def self_test():
         check(max(seq) >= 0.9 and gc.errors == 0,
               "%s: GrabCut reaches IoU >= 0.9 on a flat disc (IoU per step %s)"
               % (protocol, [round(v, 3) for v in seq]))
+        if protocol == "rect":
+            check(noc(r["ious"], 0.9, 5) == 1 and len(r["taps"]) == 0,
+                  "rect: a perfect rectangle-only mask counts NoC 1 with no tap made")
     r = gc.run(img, disc.astype(np.int8), "taps")
     check(r["taps"][0] == (True, 30, 40), "taps: first tap positive at the disc centre (got %s)"
           % (r["taps"][0],))
+
+    # 13. A correction: a red|blue two-tone bar. Tap 1 (deepest, first in row-major order) lands
+    # in the red half and GrabCut takes only red (IoU 0.5); tap 2 is positive, deepest in the
+    # missed blue half, and completes the object; then no error is left.
+    img = np.full((60, 100, 3), 120, np.uint8)
+    bar = np.zeros((60, 100), bool)
+    bar[20:40, 20:80] = True
+    img[20:40, 20:50] = (200, 30, 30)
+    img[20:40, 50:80] = (30, 30, 200)
+    img = np.clip(img.astype(int) + rng2.integers(-10, 11, img.shape), 0, 255).astype(np.uint8)
+    r = gc.run(img, bar.astype(np.int8), "taps")
+    check(r["taps"] == [(True, 29, 29), (True, 29, 59)] and abs(r["ious"][0] - 0.5) < 0.02
+          and r["ious"][1] == 1.0 and r["perfect"],
+          "two-tone bar: tap 1 in red (IoU 0.5), tap 2 positive in blue (IoU 1) (got %s, %s)"
+          % (r["taps"], [round(v, 3) for v in r["ious"]]))
 
     print("self-test: %s" % ("passed" if ok else "FAILED"))
     return 0 if ok else 1
