@@ -9,6 +9,10 @@
  * resolved config as YAML (with docs as comments) and hashing it. It knows no section names:
  * those live in settings.h and in the drivers.
  *
+ * The implementation is one file per job (config_tree.c, yaml_read.c, config_load.c,
+ * config_values.c, config_bind.c, config_unknown.c, config_emit.c); config_internal.h lists them
+ * and holds what they share.
+ *
  * LIFE OF A CONFIG
  *   cfg_doc *doc = cfg_load("configs/x.yaml", overrides, n, err, sizeof err);
  *   cfg_bind(doc, &train_section, &train_struct, err, sizeof err);     one call per section
