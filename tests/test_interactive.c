@@ -1,0 +1,181 @@
+/*
+ * test_interactive.c - model type `interactive` (seed 000): the correction distance maps
+ * (targets/click_maps), the RPN targets and decoding (targets/rpn_targets), the network's split
+ * and assembling (models/interactive/inet), and the driver end to end through `pictor`.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "models/interactive/inet.h"
+#include "targets/click_maps.h"
+#include "targets/rpn_targets.h"
+
+Test(click_maps, distances_truncated_and_scaled)
+{
+    enum { H = 7, W = 300 };
+    click c[2] = {{3, 10, 1}, {0, 0, 0}};
+    float *out = malloc(2 * H * W * sizeof *out);
+    char err[256];
+    cr_assert_eq(click_maps(c, 2, H, W, out, err, sizeof err), 0, "%s", err);
+    /* positive map: 0 at the tap, sqrt(2^2 + 5^2) / 255 at (1, 15), 1 beyond 255 px */
+    cr_expect_float_eq(out[3 * W + 10], 0.0f, 1e-7);
+    cr_expect_float_eq(out[1 * W + 15], (float)(sqrt(4.0 + 25.0) / 255.0), 1e-6);
+    cr_expect_float_eq(out[3 * W + 299], 1.0f, 1e-7, "289 px away: truncated at 255");
+    /* negative map: from (0, 0) */
+    cr_expect_float_eq(out[H * W + 6 * W + 8], (float)(10.0 / 255.0), 1e-6);
+    /* no tap of a kind: all ones */
+    cr_assert_eq(click_maps(c, 1, H, W, out, err, sizeof err), 0);
+    for (int i = 0; i < H * W; i++)
+        cr_assert_float_eq(out[H * W + i], 1.0f, 1e-7);
+    free(out);
+}
+
+Test(click_maps, tap_outside_the_image_is_an_error)
+{
+    click c[2] = {{1, 1, 1}, {5, 12, 0}};
+    char err[256] = "";
+    cr_expect_eq(click_check(c, 2, 5, 12, err, sizeof err), -1);
+    cr_expect(strstr(err, "tap 2") && strstr(err, "12x5"), "%s", err);
+    float out[2 * 60];
+    cr_expect_eq(click_maps(c, 2, 5, 12, out, err, sizeof err), -1);
+    cr_expect_eq(click_check(c, 1, 5, 12, err, sizeof err), 0);
+}
+
+Test(rpn_targets, labels_sampling_and_deltas)
+{
+    /* four anchors: exact match, half overlap, far away, inside-ish */
+    float anchors[16] = {10, 10, 30, 30, 20, 10, 40, 30, 100, 100, 120, 120, 12, 12, 28, 28};
+    float box[4] = {10, 10, 30, 30}, label[4], deltas[16] = {0};
+    rpn_target_config c = rpn_target_defaults();
+    prng r;
+    prng_seed(&r, 1);
+    int n = rpn_targets(&c, anchors, 4, box, &r, label, deltas);
+    cr_expect_eq(n, 2, "one positive, one negative sampled");
+    cr_expect_eq(label[0], 1.0f, "IoU 1");
+    cr_expect_eq(label[1], -1.0f, "IoU 200/600 = 0.33: between the thresholds, ignored");
+    cr_expect_eq(label[2], 0.0f, "IoU 0: negative");
+    cr_expect_eq(label[3], -1.0f, "IoU 256/400 = 0.64: ignored");
+    for (int k = 0; k < 4; k++)
+        cr_expect_float_eq(deltas[k], 0.0f, 1e-7, "exact anchor: zero deltas");
+    /* round trip: the one anchor [12, 28) is the best match, its deltas decode to the box */
+    float one[4] = {12, 12, 28, 28}, l1, d1[4], back[4];
+    cr_expect_eq(rpn_targets(&c, one, 1, box, &r, &l1, d1), 1);
+    cr_expect_eq(l1, 1.0f);
+    rpn_decode(one, d1, 200, 200, back);
+    for (int k = 0; k < 4; k++)
+        cr_expect_float_eq(back[k], box[k], 1e-4, "decode(encode) = the box");
+    rpn_decode(one, d1, 20, 20, back);
+    cr_expect_float_eq(back[2], 20.0f, 1e-6, "clipped to the image");
+}
+
+Test(rpn_targets, positives_capped_and_low_quality_match_kept)
+{
+    /* 600 anchors all equal to the box: at most batch * fraction = 128 positives */
+    enum { N = 600 };
+    float *a = malloc(N * 4 * sizeof *a), *label = malloc(N * sizeof *label),
+          *d = calloc(N * 4, sizeof *d);
+    for (int i = 0; i < N; i++) {
+        a[4 * i] = 0, a[4 * i + 1] = 0, a[4 * i + 2] = 10, a[4 * i + 3] = 10;
+    }
+    float box[4] = {0, 0, 10, 10};
+    rpn_target_config c = rpn_target_defaults();
+    prng r;
+    prng_seed(&r, 3);
+    cr_expect_eq(rpn_targets(&c, a, N, box, &r, label, d), 128, "no negatives to fill");
+    int pos = 0;
+    for (int i = 0; i < N; i++)
+        pos += label[i] == 1.0f;
+    cr_expect_eq(pos, 128);
+    /* a small box no anchor overlaps well: the best anchors are still positive */
+    a[0] = 0, a[1] = 0, a[2] = 40, a[3] = 40;
+    for (int i = 1; i < N; i++)
+        a[4 * i] = 500, a[4 * i + 1] = 500, a[4 * i + 2] = 540, a[4 * i + 3] = 540;
+    float small[4] = {0, 0, 8, 8};
+    rpn_targets(&c, a, N, small, &r, label, d);
+    cr_expect_eq(label[0], 1.0f, "IoU 0.04 but the best: positive");
+    free(a), free(label), free(d);
+}
+
+static inet_config small_config(int k)
+{
+    inet_config c = {.depth = 18, .k = k, .prev_mask = 1, .decoder_width = 16, .n_sizes = 2,
+                     .n_ratios = 1, .sizes = {16, 32}, .ratios = {1.0}};
+    return c;
+}
+
+Test(inet, shapes_and_names, .init = tst_setup)
+{
+    nn_store *s = nn_store_new(1);
+    inet m;
+    cr_assert_eq(inet_init(&m, s, small_config(3)), PT_OK, "%s", pt_error());
+    cr_expect_not_null(nn_store_find(s, "backbone.layer4.1.bn2.running_var"));
+    cr_expect_not_null(nn_store_find(s, "rpn.head.cls_logits.weight"));
+    cr_expect_not_null(nn_store_find(s, "fuse.0.weight"));
+    cr_expect_not_null(nn_store_find(s, "ps_head.weight"));
+    cr_expect_eq(pt_size(nn_store_find(s, "fuse.0.weight"), 1), 128 + 3);
+    size_t mark = pt_scope_begin();
+    int64_t xs[4] = {2, 3, 64, 48}, ms[4] = {2, 3, 64, 48};
+    pt_tensor *x = pt_randn(xs, 4, PT_F32, NULL), *maps = pt_rand(ms, 4, PT_F32, NULL);
+    inet_part1_out p1;
+    cr_assert_eq(inet_part1(&m, x, &p1), PT_OK, "%s", pt_error());
+    cr_expect_eq(pt_size(p1.c3, 2), 8);
+    cr_expect_eq(pt_size(p1.rpn_obj, 1), 2);
+    cr_expect_eq(pt_size(p1.rpn_box, 1), 8);
+    pt_tensor *ps = inet_part2(&m, &p1, maps);
+    cr_assert_not_null(ps, "%s", pt_error());
+    cr_expect_eq(pt_size(ps, 1), 18);
+    cr_expect_eq(pt_size(ps, 2), 16);
+    cr_expect_eq(pt_size(ps, 3), 12);
+    float boxes[2][4] = {{0, 0, 48, 64}, {8, 8, 24, 40}};
+    pt_tensor *inbox = NULL;
+    pt_tensor *lg = inet_assemble(&m, ps, (const float(*)[4])boxes, 64, 48, &inbox);
+    cr_assert_not_null(lg, "%s", pt_error());
+    cr_expect_eq(pt_size(lg, 2), 64);
+    cr_expect_float_eq(pt_item_or_nan(pt_sum(inbox)), 64 * 48 + 16 * 32, 1e-3);
+    /* bad maps: a clear error */
+    int64_t bad[4] = {2, 2, 64, 48};
+    cr_expect_null(inet_part2(&m, &p1, pt_zeros(bad, 4, PT_F32)));
+    cr_expect(strstr(pt_error(), "[B, 3, H, W]") != NULL, "%s", pt_error());
+    pt_error_clear();
+    pt_scope_end(mark);
+    inet_free(&m);
+    nn_store_free(s);
+}
+
+/* Assembling by hand: k = 2 with maps whose inside channel c is c + 1 and outside 0: every pixel
+ * of the rectangle takes its cell's value. */
+Test(inet, assembling_takes_each_cells_own_map, .init = tst_setup)
+{
+    nn_store *s = nn_store_new(1);
+    inet m;
+    cr_assert_eq(inet_init(&m, s, small_config(2)), PT_OK, "%s", pt_error());
+    size_t mark = pt_scope_begin();
+    enum { H = 8, W = 8 };
+    float v[8 * H * W] = {0};
+    for (int c = 0; c < 4; c++)
+        for (int i = 0; i < H * W; i++)
+            v[c * H * W + i] = (float)(c + 1);
+    int64_t shape[4] = {1, 8, H, W};
+    pt_tensor *ps = pt_from_data(v, shape, 4, PT_F32);
+    float box[1][4] = {{2, 2, 6, 6}}; /* cells of 2x2 pixels */
+    pt_tensor *inbox = NULL;
+    pt_tensor *lg = pt_contiguous(inet_assemble(&m, ps, (const float(*)[4])box, H, W, &inbox));
+    cr_assert_not_null(lg, "%s", pt_error());
+    float out[H * W], in[H * W];
+    pt_copy_to(lg, out, sizeof out);
+    pt_copy_to(pt_contiguous(inbox), in, sizeof in);
+    cr_expect_float_eq(out[2 * W + 2], 1.0f, 1e-6, "top-left cell");
+    cr_expect_float_eq(out[2 * W + 5], 2.0f, 1e-6, "top-right cell");
+    cr_expect_float_eq(out[5 * W + 2], 3.0f, 1e-6, "bottom-left cell");
+    cr_expect_float_eq(out[5 * W + 5], 4.0f, 1e-6, "bottom-right cell");
+    cr_expect_float_eq(out[0], 0.0f, 1e-6, "outside the rectangle");
+    cr_expect_eq(in[0], 0.0f);
+    cr_expect_eq(in[3 * W + 3], 1.0f);
+    pt_scope_end(mark);
+    inet_free(&m);
+    nn_store_free(s);
+}
