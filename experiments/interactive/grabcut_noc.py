@@ -66,6 +66,8 @@ over all taps; the rect protocol's initial GrabCut is rect_sec, not a tap. One t
 Usage: grabcut_noc.py --store FILE.h5 [--protocol taps|rect|both] [--max-clicks 20]
          [--limit N] [--sample N] [--holdout K] [--seed S] [--radius R] [--iters I]
          [--max-side PX] [--rect-grow F] [--full] [--curve FILE.csv] [--pictor FILE.jsonl]
+         [--per-instance FILE.jsonl] [--threads T] [--quiet]
+       grabcut_noc.py --summarise FILE.jsonl [--max-clicks 20] [--curve FILE.csv] ...
        grabcut_noc.py --self-test
 """
 
@@ -235,13 +237,14 @@ def downscale(img, gt, max_side):
 
 def select(instances, a):
     """--holdout K keeps the group-aware fifth (K=5) etc.: key = group id (or the item index for
-    an item that is its own group), kept iff key % K == 0; then --sample N (seeded, kept in file
-    order) and --limit N (the first N)."""
+    an item that is its own group), kept iff key % K == 0; then --sample N (N drawn with --seed,
+    in that random order, so any prefix of a run is itself a random sample) and --limit N (the
+    first N)."""
     sel = instances
     if a.holdout:
         sel = [i for i in sel if (i.group if i.group >= 0 else i.item) % a.holdout == 0]
-    if a.sample and a.sample < len(sel):
-        idx = np.sort(np.random.default_rng(a.seed).choice(len(sel), a.sample, replace=False))
+    if a.sample:
+        idx = np.random.default_rng(a.seed).permutation(len(sel))[:a.sample]
         sel = [sel[i] for i in idx]
     if a.limit:
         sel = sel[:a.limit]
@@ -279,6 +282,29 @@ def summarise(protocol, runs, a, n_down, errors, store):
     s.update({"max_clicks": mc, "radius": a.radius, "iters": a.iters, "max_side": a.max_side,
               "downscaled": n_down, "grabcut_errors": errors, "full": bool(a.full), "seed": a.seed})
     return s
+
+
+def summarise_file(a):
+    """Summaries from a --per-instance file: the same numbers as the run would print for the
+    instances it holds (downscaled and grabcut_errors are not in the file: null)."""
+    runs = {}
+    with open(a.summarise) as f:
+        for line in f:
+            d = json.loads(line)
+            r = {"ious": d["ious"], "taps": d["taps"], "tap_sec": [d["tap_sec"]],
+                 "perfect": d["perfect"], "shrunk": d["shrunk"]}
+            if d["protocol"] == "rect":
+                r["iou0"], r["rect_sec"] = d["iou0"], d["rect_sec"]
+            runs.setdefault(d["protocol"], []).append(r)
+    summaries = []
+    for pr, rs in runs.items():
+        s = summarise(pr, rs, a, None, None, os.path.basename(a.store or a.summarise))
+        summaries.append(s)
+        print(json.dumps(s), flush=True)
+    if a.curve:
+        write_curve(a.curve, runs, a.max_clicks)
+    print(side_by_side(summaries, a.pictor), file=sys.stderr)
+    return 0
 
 
 def write_curve(path, per_protocol, max_clicks):
@@ -475,14 +501,21 @@ def main():
     p.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
     p.add_argument("--curve", help="write mean IoU per tap to this CSV")
     p.add_argument("--pictor", help="pictor eval JSON lines to print beside GrabCut's numbers")
+    p.add_argument("--per-instance", help="append one JSON line per instance and protocol "
+                   "(item, group, IoU after each tap, taps) to this file as the run goes")
+    p.add_argument("--summarise", metavar="FILE.jsonl",
+                   help="no GrabCut: print the summary of a --per-instance file (e.g. of a run "
+                   "stopped early); give the run's --max-clicks and the other settings again")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--self-test", action="store_true")
     a = p.parse_args()
     cv2.setNumThreads(a.threads)
     if a.self_test:
         return self_test()
+    if a.summarise:
+        return summarise_file(a)
     if not a.store:
-        p.error("--store FILE.h5 is required (or --self-test)")
+        p.error("--store FILE.h5 is required (or --self-test, --summarise)")
     if a.max_clicks < 1 or a.radius < 0 or a.iters < 1:
         p.error("--max-clicks and --iters must be >= 1, --radius >= 0")
     try:
@@ -499,6 +532,7 @@ def main():
     runs = {pr: [] for pr in protocols}
     n_down = skipped = 0
     t_start = time.time()
+    per_inst = open(a.per_instance, "a") if a.per_instance else None
     for n, inst in enumerate(sel):
         img, gt = st.sample(inst)
         img, gt, down = downscale(img, gt, a.max_side)
@@ -507,12 +541,25 @@ def main():
             skipped += 1  # no object pixel (left) in this mask
             continue
         for pr in protocols:
-            runs[pr].append(users[pr].run(img, gt, pr))
-        if not a.quiet and ((n + 1) % 25 == 0 or n + 1 == len(sel)):
+            r = users[pr].run(img, gt, pr)
+            runs[pr].append(r)
+            if per_inst:
+                rec = {"protocol": pr, "item": inst.item, "row": inst.row, "group": inst.group,
+                       "size": list(gt.shape), "ious": [round(v, 5) for v in r["ious"]],
+                       "taps": [[int(t[0]), t[1], t[2]] for t in r["taps"]],
+                       "tap_sec": round(sum(r["tap_sec"]), 3), "perfect": r["perfect"],
+                       "shrunk": r["shrunk"]}
+                if pr == "rect":
+                    rec["iou0"], rec["rect_sec"] = round(r["iou0"], 5), round(r["rect_sec"], 3)
+                per_inst.write(json.dumps(rec) + "\n")
+                per_inst.flush()
+        if not a.quiet and ((n + 1) % 5 == 0 or n + 1 == len(sel)):
             msg = " ".join("%s NoC@90 %.2f" % (pr, np.mean([noc(r["ious"], 0.9, a.max_clicks)
                                                              for r in runs[pr]])) for pr in protocols)
             print("[%d/%d, %.0f s] %s" % (n + 1, len(sel), time.time() - t_start, msg),
                   file=sys.stderr, flush=True)
+    if per_inst:
+        per_inst.close()
     summaries = []
     for pr in protocols:
         s = summarise(pr, runs[pr], a, n_down, users[pr].errors, os.path.basename(a.store))
