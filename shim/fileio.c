@@ -1,11 +1,8 @@
-/* fileio.c - durable writes and exact reads of files for the shim's C file formats.
+/* fileio.c - the atomic writer and the exact reads declared in fileio.h.
  *
- * Owns: pt_write_file_atomic (pt.h) and the streaming pt_atomic_file behind it (fileio.h), and
- * the small read helpers the loaders use. An atomic write goes to "<path>.tmp.<pid>" in the same
- * directory, is written fully (retrying short writes and EINTR), fsynced, closed, renamed over
- * path, and then the directory is fsynced so the rename itself is durable. Whatever fails
- * before the rename removes the temp file, so an existing file at path is never touched; the
- * message names the destination, the step, the temp file and strerror(errno).
+ * Every atomic write, whole or streamed or filled by another library, ends in the same two steps
+ * (rename_durably): rename the fsynced temp file over the destination, fsync the directory. The
+ * message of a failure names the destination, the step, the temp file and strerror(errno).
  */
 #include "fileio.h"
 
@@ -29,7 +26,15 @@ static void atomic_release(pt_atomic_file *f)
     f->fd = -1;
 }
 
-/* Reports that step failed with error number err, removes the temp file, releases f. */
+/* Reports that step failed on the temp file of path with error number err and removes it. */
+static pt_status temp_fail(const char *path, const char *tmp, const char *step, int err)
+{
+    pt_error_set("cannot write '%s': %s '%s' failed: %s", path, step, tmp, strerror(err));
+    unlink(tmp);
+    return PT_ERR;
+}
+
+/* The same for a streamed write; releases f. */
 static pt_status atomic_fail(pt_atomic_file *f, const char *step, int err)
 {
     pt_error_set("cannot write '%s': %s '%s' failed: %s", f->path, step, f->tmp, strerror(err));
@@ -37,24 +42,54 @@ static pt_status atomic_fail(pt_atomic_file *f, const char *step, int err)
     return PT_ERR;
 }
 
+char *pt_atomic_temp_path(const char *path)
+{
+    if (!path || !*path) {
+        pt_error_set("cannot write a file: the path is %s", path ? "empty" : "NULL");
+        return NULL;
+    }
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        pt_error_set("cannot write '%s': out of memory", path);
+        return NULL;
+    }
+    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    return tmp;
+}
+
+int pt_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 pt_status pt_atomic_open(pt_atomic_file *f, const char *path)
 {
     f->fd = -1;
     f->path = NULL;
-    f->tmp = NULL;
-    if (!path || !*path) {
-        pt_error_set("cannot write a file: the path is %s", path ? "empty" : "NULL");
+    f->tmp = pt_atomic_temp_path(path);
+    if (!f->tmp)
         return PT_ERR;
-    }
-    size_t tmp_len = strlen(path) + 32;
     f->path = strdup(path);
-    f->tmp = malloc(tmp_len);
-    if (!f->path || !f->tmp) {
+    if (!f->path) {
         atomic_release(f);
         pt_error_set("cannot write '%s': out of memory", path);
         return PT_ERR;
     }
-    snprintf(f->tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (f->fd < 0) {
         int err = errno;
@@ -67,18 +102,8 @@ pt_status pt_atomic_open(pt_atomic_file *f, const char *path)
 
 pt_status pt_atomic_write(pt_atomic_file *f, const void *data, size_t len)
 {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(f->fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return atomic_fail(f, "writing", errno);
-        if (n == 0)
-            return atomic_fail(f, "writing", EIO);
-        p += n;
-        len -= (size_t)n;
-    }
+    if (pt_write_all(f->fd, data, len) != 0)
+        return atomic_fail(f, "writing", errno);
     return PT_OK;
 }
 
@@ -117,6 +142,21 @@ static int sync_parent_dir(const char *path)
     return err;
 }
 
+/* The last two steps of every atomic write: rename the synced temp file over path (removing it
+ * if that fails), then fsync the directory. */
+static pt_status rename_durably(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0)
+        return temp_fail(path, tmp, "renaming", errno);
+    int err = sync_parent_dir(path);
+    if (err) {
+        /* The new file is in place; only the durability of the rename is in doubt. */
+        pt_error_set("wrote '%s' but syncing its directory failed: %s", path, strerror(err));
+        return PT_ERR;
+    }
+    return PT_OK;
+}
+
 pt_status pt_atomic_commit(pt_atomic_file *f)
 {
     if (fsync(f->fd) != 0)
@@ -125,17 +165,23 @@ pt_status pt_atomic_commit(pt_atomic_file *f)
     f->fd = -1;
     if (close(fd) != 0)
         return atomic_fail(f, "closing", errno);
-    if (rename(f->tmp, f->path) != 0)
-        return atomic_fail(f, "renaming", errno);
-    int err = sync_parent_dir(f->path);
-    if (err) {
-        /* The new file is in place; only the durability of the rename is in doubt. */
-        pt_error_set("wrote '%s' but syncing its directory failed: %s", f->path, strerror(err));
-        atomic_release(f);
-        return PT_ERR;
-    }
+    pt_status st = rename_durably(f->tmp, f->path);
     atomic_release(f);
-    return PT_OK;
+    return st;
+}
+
+pt_status pt_commit_temp_file(const char *tmp, const char *path)
+{
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return temp_fail(path, tmp, "opening", errno);
+    if (fsync(fd) != 0) {
+        int err = errno;
+        close(fd);
+        return temp_fail(path, tmp, "fsync of", err);
+    }
+    close(fd);
+    return rename_durably(tmp, path);
 }
 
 void pt_atomic_abort(pt_atomic_file *f)

@@ -1,11 +1,18 @@
-/* fileio.h - internal file helpers of the shim's C file formats (not part of pt.h).
+/* fileio.h - pictor's one atomic file writer, and exact reads, for every part of the project
+ * (the shim's formats, data/'s PNG, CSV and HDF5 writers, train/'s exports and logs).
  *
- * Atomic writes: a pt_atomic_file streams into "<path>.tmp.<pid>"; pt_atomic_commit fsyncs it,
- * renames it over path and fsyncs the directory; pt_atomic_abort (or any failure) removes the
- * temp file and leaves an existing file at path untouched. pt_write_file_atomic (pt.h) is
- * open + write + commit. Reads: open a regular file and read exact byte ranges of it.
+ * Atomic writes: the new content goes to a temp file "<path>.tmp.<pid>" in the same directory,
+ * which is written fully, fsynced, closed, renamed over path, and then the directory is fsynced
+ * so that the rename itself survives a crash. Whatever fails before the rename removes the temp
+ * file, so an existing file at path is never touched.
+ *   - pt_write_file_atomic (pt.h): a whole buffer.
+ *   - pt_atomic_open / write / commit / abort: streamed in pieces.
+ *   - pt_atomic_temp_path + pt_commit_temp_file: for writers that must create and fill the temp
+ *     file themselves (HDF5 files through the HDF5 library).
+ * Reads: open a regular file and read exact byte ranges of it, or all of it.
  *
- * Every failure is reported through pt_error_set with the path and strerror(errno).
+ * Every failure is reported through pt_error_set (pt_error() reads it) with the path, the step
+ * and strerror(errno); callers with an (err, errlen) buffer copy pt_error() into it.
  */
 #ifndef PICTOR_SHIM_FILEIO_H
 #define PICTOR_SHIM_FILEIO_H
@@ -30,6 +37,17 @@ pt_status pt_atomic_commit(pt_atomic_file *f);
 /* Closes and removes the temp file and releases f; the pending error is kept. NULL-safe and
  * idempotent after a failed write. */
 void pt_atomic_abort(pt_atomic_file *f);
+
+/* The temp file an atomic write of path goes through, "<path>.tmp.<pid>" (malloc'ed; NULL on out
+ * of memory, with an error). */
+char *pt_atomic_temp_path(const char *path);
+/* The last steps of an atomic write whose temp file tmp the caller has filled and closed: fsync
+ * tmp, rename it over path, fsync the directory. Before the rename any failure removes tmp. */
+pt_status pt_commit_temp_file(const char *tmp, const char *path);
+
+/* write() all of data to fd, retrying short writes and EINTR: 0, or -1 with errno (ENOSPC when
+ * the descriptor accepts no more bytes). Reports nothing: callers name their file. */
+int pt_write_all(int fd, const void *data, size_t len);
 
 /* Opens a regular file for reading; returns the descriptor and its size, or -1 with an error. */
 int pt_file_open_read(const char *path, uint64_t *size);

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "fileio.h"
 
 /* ---------------------------------------------------------------- format detection */
 
@@ -560,75 +560,15 @@ int image_read_file(const char *path, uint8_t **data, size_t *len, char *err, si
     return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path so a rename into it survives a crash. */
-static int fsync_parent_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
+/* The atomic writes are the shim's (fileio.h); these two only move its message into err. */
 int image_commit_temp_file(const char *tmp, const char *path, char *err, size_t errlen)
 {
-    int fd = open(tmp, O_RDWR);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp);
-        return err_fail(err, errlen, "%s: cannot sync %s: %s", path, tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return err_fail(err, errlen, "%s: cannot rename %s over it: %s", path, tmp, strerror(e));
-    }
-    if (fsync_parent_dir(path) != 0)
-        return err_fail(err, errlen, "%s: cannot sync its directory: %s", path, strerror(errno));
-    return 0;
+    return pt_commit_temp_file(tmp, path) == PT_OK ? 0 : err_fail(err, errlen, "%s", pt_error());
 }
 
 int image_write_file_atomic(const char *path, const void *data, size_t len, char *err,
                             size_t errlen)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return err_fail(err, errlen, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return err_fail(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    if (write_all(fd, data, len) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return err_fail(err, errlen, "%s: write failed: %s", path, strerror(e));
-    }
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return err_fail(err, errlen, "%s: write failed: %s", path, strerror(e));
-    }
-    return image_commit_temp_file(tmp, path, err, errlen);
+    return pt_write_file_atomic(path, data, len) == PT_OK ? 0
+                                                          : err_fail(err, errlen, "%s", pt_error());
 }

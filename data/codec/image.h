@@ -60,12 +60,14 @@ int image_encode_jpeg(const uint8_t *pixels, int h, int w, int c, int quality, u
 int image_write_png(const char *path, const uint8_t *pixels, int h, int w, int c, char *err,
                     size_t errlen);
 
-/* Write a whole buffer to path atomically: path.tmp.<pid>, fsync, rename, fsync the directory.
- * On failure the temp file is removed and an existing file at path is left untouched. */
+/* pt_write_file_atomic (the project's one atomic writer, shim/fileio.h) with its message in err:
+ * path.tmp.<pid>, fsync, rename, fsync the directory. On failure the temp file is removed and an
+ * existing file at path is left untouched. */
 int image_write_file_atomic(const char *path, const void *data, size_t len, char *err,
                             size_t errlen);
-/* The last step of an atomic write, for writers that fill the temp file themselves (the HDF5
- * store): fsync tmp, rename it over path, fsync the directory. On failure tmp is removed. */
+/* pt_commit_temp_file with its message in err: the last step of an atomic write, for writers
+ * that fill the temp file themselves (the HDF5 store): fsync tmp, rename it over path, fsync the
+ * directory. On failure tmp is removed. */
 int image_commit_temp_file(const char *tmp, const char *path, char *err, size_t errlen);
 
 /* Read a whole regular file into *data (*len bytes; one extra NUL byte is appended, not counted).

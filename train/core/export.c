@@ -1,14 +1,14 @@
 /* export.c - see export.h. */
 #include "core/export.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "fileio.h"
 
 #ifndef PICTOR_VERSION
 #define PICTOR_VERSION "dev"
@@ -76,8 +76,9 @@ static int h5_string_attr(hid_t obj, const char *name, const char *value)
 /* One dataset per tensor at the root, named by its dotted name; metadata as root attributes. */
 static pt_status write_hdf5(const pt_dict *d, const char *out)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+    char *tmp = pt_atomic_temp_path(out);
+    if (!tmp)
+        return PT_ERR;
     store_h5_lock();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -117,21 +118,15 @@ static pt_status write_hdf5(const pt_dict *d, const char *out)
     if (f >= 0 && H5Fclose(f) < 0 && !bad)
         bad = 1, what = "cannot close the file";
     store_h5_unlock();
-    if (!bad) {
-        int fd = open(tmp, O_RDONLY);
-        bad = fd < 0 || fsync(fd) != 0;
-        if (fd >= 0)
-            close(fd);
-        what = "cannot fsync the file";
-        if (!bad && rename(tmp, out) != 0)
-            bad = 1, what = strerror(errno);
-    }
     if (bad) {
         unlink(tmp);
+        free(tmp);
         pt_error_set("export to '%s' (hdf5): %s", out, what);
         return PT_ERR;
     }
-    return PT_OK;
+    pt_status st = pt_commit_temp_file(tmp, out); /* fsync, rename, fsync the directory */
+    free(tmp);
+    return st;
 }
 
 pt_status export_dict(const pt_dict *weights, const driver *drv, const char *config_hash,

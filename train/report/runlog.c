@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "report/tbevents.h"
+#include "fileio.h"
 
 #define METRICS_FILE "metrics.jsonl"
 #define BAR_MAX 512
@@ -170,24 +171,6 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Offset just past the last '\n' in the first size bytes of fd (0 if there is none), or -1. */
 static off_t last_line_end(int fd, off_t size)
 {
@@ -235,7 +218,7 @@ static pt_status metrics_repair_tail(runlog *rl)
 
 static pt_status metrics_append(runlog *rl, const char *line, size_t len)
 {
-    if (write_all(rl->fd, line, len) != 0) {
+    if (pt_write_all(rl->fd, line, len) != 0) {
         int err = errno;
         if (rl->regular && ftruncate(rl->fd, (off_t)rl->size) != 0) {
             /* the torn line stays; runlog_open and the readers drop it */

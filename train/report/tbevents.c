@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 struct tb_writer {
     int fd;
     char *path;
@@ -225,25 +227,6 @@ static void frame_record(bytebuf *rec, const bytebuf *event)
     buf_le32(rec, tb_crc_mask(tb_crc32c(event->p, event->n)));
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Frames the event in b and appends it; on failure cuts the file back to its last record. */
 static pt_status write_event(tb_writer *w, bytebuf *event)
 {
@@ -256,7 +239,7 @@ static pt_status write_event(tb_writer *w, bytebuf *event)
         return PT_ERR;
     }
     pt_status st = PT_OK;
-    if (write_all(w->fd, rec.p, rec.n) != 0) {
+    if (pt_write_all(w->fd, rec.p, rec.n) != 0) {
         int err = errno;
         if (ftruncate(w->fd, (off_t)w->size) != 0) {
             /* nothing more to do: the reader stops at the torn record */
