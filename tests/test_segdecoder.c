@@ -175,6 +175,47 @@ Test(segdecoder, decoder_alone_upsamples_to_each_skip_and_uses_every_level)
     cr_expect_eq(pt_live_tensors(), 0);
 }
 
+Test(segdecoder, resnet_freezing_options_reach_the_backbone_only)
+{
+    nn_store *s = nn_store_new(1);
+    segnet net;
+    segnet_config c = config("resnet18", 2, 8, 0, 2, 1);
+    c.frozen_stages = 1;
+    c.norm_eval = 1;
+    cr_assert_eq(segnet_init(&net, s, NULL, c), PT_OK, "%s", pt_error());
+    static const struct {
+        const char *name;
+        int frozen;
+    } want[] = {
+        {"backbone.conv1.weight", 1},          {"backbone.layer1.1.conv2.weight", 1},
+        {"backbone.layer2.0.conv1.weight", 0}, {"backbone.layer3.1.bn2.weight", 1},
+        {"decoder.lateral.0.weight", 0},       {"decoder.blocks.0.1.weight", 0},
+        {"head.weight", 0},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        int i = 0;
+        while (i < nn_store_size(s) && strcmp(nn_store_name(s, i), want[k].name) != 0)
+            i++;
+        cr_assert_lt(i, nn_store_size(s), "%s missing", want[k].name);
+        cr_expect_eq(nn_store_is_frozen(s, i), want[k].frozen, "%s", want[k].name);
+    }
+    /* a train-mode pass moves the decoder's statistics, not the backbone's (norm_eval) */
+    pt_tensor *bb = nn_store_find(s, "backbone.layer4.1.bn2.running_mean");
+    pt_tensor *dec = nn_store_find(s, "decoder.blocks.0.1.running_mean");
+    size_t mark = pt_scope_begin();
+    pt_tensor *bb0 = pt_clone(bb), *dec0 = pt_clone(dec), *l;
+    int64_t xs[4] = {2, 3, 40, 40};
+    nn_store_set_training(s, 1);
+    cr_assert_eq(segnet_forward(&net, pt_randn(xs, 4, PT_F32, NULL), NULL, &l), PT_OK, "%s",
+                 pt_error());
+    cr_expect_eq(tst_max_abs_diff(bb, bb0), 0.0);
+    cr_expect_gt(tst_max_abs_diff(dec, dec0), 0.0);
+    pt_scope_end(mark);
+    segnet_free(&net);
+    nn_store_free(s);
+    cr_expect_eq(pt_live_tensors(), 0);
+}
+
 /* ------------------------------------------------------------------ parity */
 
 typedef struct {
@@ -339,6 +380,13 @@ Test(segdecoder, refuses_unsupported_stride_backbone_and_inputs)
     expect_init_error(config("resnet18", 4, 0, 0, 1, 1), "segdec: width must be > 0 (got 0)");
     expect_init_error(config("resnet18", 4, 16, -2, 1, 1), "segdec: out_channels must be > 0");
     expect_init_error(config("resnet18", 4, 16, 0, 1, 5), "segdec: block_convs must be in 1..4");
+    segnet_config frozen = config("mobilenet_v3_large", 4, 16, 0, 1, 1);
+    frozen.norm_eval = 1;
+    expect_init_error(frozen, "segnet: frozen_stages and norm_eval apply to ResNet backbones only "
+                              "(backbone 'mobilenet_v3_large' needs frozen_stages -1");
+    frozen = config("resnet34", 4, 16, 0, 1, 1);
+    frozen.frozen_stages = 5;
+    expect_init_error(frozen, "resnet: frozen_stages must be -1 (none), 0 (stem) or 1..4");
 
     /* the decoder alone */
     nn_store *s = nn_store_new(1);

@@ -189,12 +189,14 @@ const char *const segnet_backbone_names[] = {"resnet18",           "resnet34", "
                                              "mobilenet_v3_small", "mobilenet_v3_large"};
 const int segnet_n_backbones =
     (int)(sizeof segnet_backbone_names / sizeof segnet_backbone_names[0]);
-static const int RESNET_DEPTHS[] = {18, 34, 50, 101, 152};
+static const int RESNET_DEPTHS[] = {18, 34, 50, 101, 152}; /* the first names, in order */
+#define N_RESNETS ((int)(sizeof RESNET_DEPTHS / sizeof RESNET_DEPTHS[0]))
 
 segnet_config segnet_defaults(void)
 {
     return (segnet_config){.backbone = "resnet18", .output_stride = 4, .width = 64,
-                           .feature_channels = 0, .out_channels = 1, .block_convs = 1};
+                           .feature_channels = 0, .out_channels = 1, .block_convs = 1,
+                           .frozen_stages = -1, .norm_eval = 0};
 }
 
 /* Index of name in segnet_backbone_names, -1 if absent. */
@@ -222,7 +224,13 @@ static pt_status check_segnet(const segnet_config *c)
                      (long long)c->out_channels);
         return PT_ERR;
     }
-    return PT_OK; /* width, feature_channels, block_convs: the decoder checks them */
+    if (backbone_index(c->backbone) >= N_RESNETS && (c->frozen_stages != -1 || c->norm_eval != 0)) {
+        pt_error_set("segnet: frozen_stages and norm_eval apply to ResNet backbones only "
+                     "(backbone '%s' needs frozen_stages -1 and norm_eval 0)", c->backbone);
+        return PT_ERR;
+    }
+    return PT_OK; /* width, feature_channels, block_convs: the decoder checks them; frozen_stages
+                   * and norm_eval: resnet_init */
 }
 
 /* Channels of the backbone's levels, finest first, as segnet_levels hands them out. */
@@ -263,14 +271,16 @@ pt_status segnet_init(segnet *n, nn_store *s, const char *prefix, segnet_config 
     cfg.backbone = n->backbone_name;
     n->cfg = cfg;
     pt_status st;
-    if (b < 5) {
+    if (b < N_RESNETS) {
         n->family = SEGNET_RESNET;
         resnet_config rc = resnet_defaults(RESNET_DEPTHS[b]);
         rc.with_fc = 0;
+        rc.frozen_stages = cfg.frozen_stages;
+        rc.norm_eval = cfg.norm_eval;
         st = resnet_init(&n->res, s, nn_path(path, "%sbackbone", pre), rc);
     } else {
         n->family = SEGNET_MBV3;
-        mbv3_config mc = mbv3_defaults(b == 5 ? MBV3_SMALL : MBV3_LARGE);
+        mbv3_config mc = mbv3_defaults(b == N_RESNETS ? MBV3_SMALL : MBV3_LARGE);
         mc.num_classes = 0;
         st = mbv3_init(&n->mb, s, nn_path(path, "%sbackbone", pre), mc);
     }

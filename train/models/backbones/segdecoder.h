@@ -93,9 +93,12 @@ typedef struct {
     int64_t feature_channels;  /* decoder output channels; 0 means width */
     int64_t out_channels;      /* head outputs (logits), > 0 */
     int block_convs;           /* 1 .. SEGDEC_MAX_BLOCK_CONVS */
+    int frozen_stages;         /* ResNet only (resnet.h): -1 none, 0 the stem, k stem + layer1..k */
+    int norm_eval;             /* ResNet only: backbone BatchNorms in eval mode, affine frozen */
 } segnet_config;
 
-/* resnet18, output stride 4, width 64, feature_channels = width, 1 output, one conv per level. */
+/* resnet18, output stride 4, width 64, feature_channels = width, 1 output, one conv per level,
+ * nothing frozen. Start from these: frozen_stages 0 freezes the stem. */
 segnet_config segnet_defaults(void);
 
 typedef enum { SEGNET_RESNET = 0, SEGNET_MBV3 = 1 } segnet_family;
