@@ -3,7 +3,8 @@
  *
  * Owns: the PNG files in RUN_DIR/plots/ and how a chart looks (axes, ticks, labels, legend,
  * title, the smoothing of noisy curves). The data comes from RUN_DIR/metrics.jsonl (format in
- * runlog.h).
+ * runlog.h), except for the confusion matrix a classifier's evaluation hands to
+ * plot_confusion_png (plot_confusion.c). Pictures over images are report/overlay.h's.
  *
  * plot_run() draws, from the complete lines of metrics.jsonl:
  *   plots/loss.png            every train "loss" and "loss/<term>" vs step: each as a faint raw
@@ -27,6 +28,7 @@
 #define PICTOR_PLOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pt.h"
 
@@ -55,6 +57,21 @@ typedef struct {
 
 /* Draws c into a PNG at path, atomically. */
 pt_status plot_chart_png(const plot_chart *c, const char *path);
+
+/* A confusion matrix as a PNG at path, atomically: k x k cells of PLOT_CONFUSION_CELL pixels,
+ * rows = true class, columns = predicted (counts row-major, k * k, non-negative), each cell
+ * shaded by its share s of its row (RGB (1 - 0.8 s, 1 - 0.6 s, 1): white for 0, (51, 102, 255)
+ * for 1; an empty row stays white) with its count in it, the class names (NULL: "class <r>")
+ * left of the rows, a title above. The picture is (PLOT_CONFUSION_LEFT + k * cell + 20) x
+ * (PLOT_CONFUSION_TOP + k * cell + 20); the cell (r, c) starts at (PLOT_CONFUSION_LEFT + c * cell,
+ * PLOT_CONFUSION_TOP + r * cell). PT_ERR with pt_error() on bad arguments (k < 1 or too large for
+ * PLOT_CONFUSION_MAX_SIDE, NULL counts) or a failed write. */
+#define PLOT_CONFUSION_CELL 40
+#define PLOT_CONFUSION_LEFT 150
+#define PLOT_CONFUSION_TOP 40
+#define PLOT_CONFUSION_MAX_SIDE 8192
+pt_status plot_confusion_png(const int64_t *counts, int k, const char *const *names,
+                             const char *path);
 
 /* Encodes a finished cairo image surface (a cairo_surface_t *; void * so this header needs no
  * cairo) as PNG and writes it atomically (temp file, fsync, rename). PT_ERR with pt_error()
