@@ -14,10 +14,10 @@
  * are always caught.
  */
 #include "codec/idx.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +29,6 @@
 #define IDX_INITIAL_CAPACITY ((size_t)16 << 20)
 
 /* ---------------------------------------------------------------- errors and small helpers */
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 size_t idx_elem_size(uint8_t type_code)
 {
@@ -177,28 +164,28 @@ static int read_header(gzFile f, const char *path, idx_array *a, char *err, size
     uint8_t h[IDX_HEADER_BYTES];
     long long got = read_upto(f, h, sizeof h);
     if (got < 0) {
-        set_err(err, errlen, "%s: read error in the header: %s", path, stream_error(f, path));
+        err_fail(err, errlen, "%s: read error in the header: %s", path, stream_error(f, path));
         return -1;
     }
     if (got < IDX_HEADER_BYTES) {
-        set_err(err, errlen, "%s: truncated header: expected %d bytes, found %lld%s", path,
-                IDX_HEADER_BYTES, got, truncation_note(f));
+        err_fail(err, errlen, "%s: truncated header: expected %d bytes, found %lld%s", path,
+                 IDX_HEADER_BYTES, got, truncation_note(f));
         return -1;
     }
     if (h[0] != 0 || h[1] != 0) {
-        set_err(err, errlen, "%s: bad magic 0x%02x%02x%02x%02x: an IDX file starts with two zero "
-                "bytes (not an IDX file?)", path, h[0], h[1], h[2], h[3]);
+        err_fail(err, errlen, "%s: bad magic 0x%02x%02x%02x%02x: an IDX file starts with two zero "
+                 "bytes (not an IDX file?)", path, h[0], h[1], h[2], h[3]);
         return -1;
     }
     a->type_code = h[2];
     a->elem_size = idx_elem_size(h[2]);
     if (a->elem_size == 0) {
-        set_err(err, errlen, "%s: unknown element type 0x%02x (expected 0x08 u8, 0x09 i8, "
-                "0x0b i16, 0x0c i32, 0x0d f32 or 0x0e f64)", path, h[2]);
+        err_fail(err, errlen, "%s: unknown element type 0x%02x (expected 0x08 u8, 0x09 i8, "
+                 "0x0b i16, 0x0c i32, 0x0d f32 or 0x0e f64)", path, h[2]);
         return -1;
     }
     if (h[3] == 0 || h[3] > IDX_MAX_DIMS) {
-        set_err(err, errlen, "%s: %u dimensions; expected 1 to %d", path, h[3], IDX_MAX_DIMS);
+        err_fail(err, errlen, "%s: %u dimensions; expected 1 to %d", path, h[3], IDX_MAX_DIMS);
         return -1;
     }
     a->ndim = h[3];
@@ -212,13 +199,13 @@ static int read_dims(gzFile f, const char *path, idx_array *a, char *err, size_t
     size_t want = 4 * (size_t)a->ndim;
     long long got = read_upto(f, raw, want);
     if (got < 0) {
-        set_err(err, errlen, "%s: read error in the dimension sizes: %s", path,
-                stream_error(f, path));
+        err_fail(err, errlen, "%s: read error in the dimension sizes: %s", path,
+                 stream_error(f, path));
         return -1;
     }
     if ((size_t)got < want) {
-        set_err(err, errlen, "%s: truncated header: %d dimension sizes: expected %zu bytes, "
-                "found %lld%s", path, a->ndim, want, got, truncation_note(f));
+        err_fail(err, errlen, "%s: truncated header: %d dimension sizes: expected %zu bytes, "
+                 "found %lld%s", path, a->ndim, want, got, truncation_note(f));
         return -1;
     }
     for (int i = 0; i < a->ndim; i++)
@@ -254,8 +241,8 @@ static int compute_size(const char *path, idx_array *a, size_t *nbytes, char *er
     if (dims_product(a, limit, &count) < 0 || count > limit / a->elem_size) {
         char dims[160];
         format_dims(a, dims, sizeof dims);
-        set_err(err, errlen, "%s: size overflow: dims %s of %zu-byte %s elements exceed %zu bytes",
-                path, dims, a->elem_size, idx_type_name(a->type_code), limit);
+        err_fail(err, errlen, "%s: size overflow: dims %s of %zu-byte %s elements exceed %zu bytes",
+                 path, dims, a->elem_size, idx_type_name(a->type_code), limit);
         return -1;
     }
     a->count = count;
@@ -273,7 +260,7 @@ static int grow(uint8_t **buf, size_t *cap, size_t nbytes, const char *path, cha
         next = *cap > nbytes / 2 ? nbytes : *cap * 2;
     uint8_t *p = realloc(*buf, next);
     if (!p) {
-        set_err(err, errlen, "%s: out of memory for %zu bytes of data", path, next);
+        err_fail(err, errlen, "%s: out of memory for %zu bytes of data", path, next);
         return -1;
     }
     *buf = p;
@@ -294,8 +281,8 @@ static int read_payload(gzFile f, const char *path, idx_array *a, size_t nbytes,
             goto fail;
         long long got = read_upto(f, buf + have, cap - have);
         if (got < 0) {
-            set_err(err, errlen, "%s: read error after %zu of %zu data bytes: %s", path, have,
-                    nbytes, stream_error(f, path));
+            err_fail(err, errlen, "%s: read error after %zu of %zu data bytes: %s", path, have,
+                     nbytes, stream_error(f, path));
             goto fail;
         }
         have += (size_t)got;
@@ -305,8 +292,8 @@ static int read_payload(gzFile f, const char *path, idx_array *a, size_t nbytes,
     if (have < nbytes) {
         char dims[160];
         format_dims(a, dims, sizeof dims);
-        set_err(err, errlen, "%s: truncated data: dims %s of %s: expected %zu bytes, found %zu%s",
-                path, dims, idx_type_name(a->type_code), nbytes, have, truncation_note(f));
+        err_fail(err, errlen, "%s: truncated data: dims %s of %s: expected %zu bytes, found %zu%s",
+                 path, dims, idx_type_name(a->type_code), nbytes, have, truncation_note(f));
         goto fail;
     }
     a->data = buf;
@@ -324,8 +311,8 @@ static int check_end(gzFile f, const char *path, size_t nbytes, char *err, size_
     for (;;) {
         long long got = read_upto(f, scratch, sizeof scratch);
         if (got < 0) {
-            set_err(err, errlen, "%s: read error at the end of the data: %s", path,
-                    stream_error(f, path));
+            err_fail(err, errlen, "%s: read error at the end of the data: %s", path,
+                     stream_error(f, path));
             return -1;
         }
         if (got == 0)
@@ -333,8 +320,8 @@ static int check_end(gzFile f, const char *path, size_t nbytes, char *err, size_
         extra += (unsigned long long)got;
     }
     if (extra > 0) {
-        set_err(err, errlen, "%s: trailing garbage: %llu extra bytes after the %zu data bytes "
-                "(header size does not match the file)", path, extra, nbytes);
+        err_fail(err, errlen, "%s: trailing garbage: %llu extra bytes after the %zu data bytes "
+                 "(header size does not match the file)", path, extra, nbytes);
         return -1;
     }
     return 0;
@@ -355,26 +342,26 @@ static int read_open(gzFile f, const char *path, idx_array *out, char *err, size
 int idx_read(const char *path, idx_array *out, char *err, size_t errlen)
 {
     if (!out) {
-        set_err(err, errlen, "%s: idx_read: no output array", path ? path : "(null)");
+        err_fail(err, errlen, "%s: idx_read: no output array", path ? path : "(null)");
         return -1;
     }
     memset(out, 0, sizeof *out);
     if (!path) {
-        set_err(err, errlen, "(null): idx_read: no path given");
+        err_fail(err, errlen, "(null): idx_read: no path given");
         return -1;
     }
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path,
-                errno ? strerror(errno) : "out of memory");
+        err_fail(err, errlen, "%s: cannot open: %s", path,
+                 errno ? strerror(errno) : "out of memory");
         return -1;
     }
     gzbuffer(f, IDX_GZ_BUFFER);
     int rc = read_open(f, path, out, err, errlen);
     int close_rc = gzclose_r(f);
     if (rc == 0 && close_rc != Z_OK) {
-        set_err(err, errlen, "%s: error closing the file (zlib status %d)", path, close_rc);
+        err_fail(err, errlen, "%s: error closing the file (zlib status %d)", path, close_rc);
         rc = -1;
     }
     if (rc < 0)
@@ -402,7 +389,7 @@ static int load_one(const char *dir, const char *name, idx_array *a, char *path,
 {
     int n = snprintf(path, pathlen, "%s/%s.gz", dir, name);
     if (n < 0 || (size_t)n >= pathlen) {
-        set_err(err, errlen, "%s/%s.gz: path too long", dir, name);
+        err_fail(err, errlen, "%s/%s.gz: path too long", dir, name);
         return -1;
     }
     if (!file_exists(path)) {
@@ -414,8 +401,8 @@ static int load_one(const char *dir, const char *name, idx_array *a, char *path,
         return 0;
     if (!file_exists(path) && err && errlen > 0) {
         size_t used = strlen(err);
-        set_err(err + used, errlen - used, " (also tried %s/%s; Debian ships the files in "
-                "package dataset-fashion-mnist)", dir, name);
+        err_fail(err + used, errlen - used, " (also tried %s/%s; Debian ships the files in "
+                 "package dataset-fashion-mnist)", dir, name);
     }
     return -1;
 }
@@ -426,8 +413,8 @@ static int check_images(const idx_array *im, const char *name, char *err, size_t
         im->dims[2] != FMNIST_SIDE) {
         char dims[160];
         format_dims(im, dims, sizeof dims);
-        set_err(err, errlen, "%s: Fashion-MNIST images must be [N, 28, 28] u8; found %s %s", name,
-                dims, idx_type_name(im->type_code));
+        err_fail(err, errlen, "%s: Fashion-MNIST images must be [N, 28, 28] u8; found %s %s", name,
+                 dims, idx_type_name(im->type_code));
         return -1;
     }
     return 0;
@@ -439,20 +426,20 @@ static int check_labels(const idx_array *lb, const idx_array *im, const char *na
     if (lb->type_code != IDX_U8 || lb->ndim != 1) {
         char dims[160];
         format_dims(lb, dims, sizeof dims);
-        set_err(err, errlen, "%s: Fashion-MNIST labels must be [N] u8; found %s %s", name, dims,
-                idx_type_name(lb->type_code));
+        err_fail(err, errlen, "%s: Fashion-MNIST labels must be [N] u8; found %s %s", name, dims,
+                 idx_type_name(lb->type_code));
         return -1;
     }
     if (lb->dims[0] != im->dims[0]) {
-        set_err(err, errlen, "%s: %lld labels for %lld images", name, (long long)lb->dims[0],
-                (long long)im->dims[0]);
+        err_fail(err, errlen, "%s: %lld labels for %lld images", name, (long long)lb->dims[0],
+                 (long long)im->dims[0]);
         return -1;
     }
     const uint8_t *y = lb->data;
     for (size_t i = 0; i < lb->count; i++) {
         if (y[i] >= FMNIST_CLASSES) {
-            set_err(err, errlen, "%s: label %u at index %zu; expected 0 to %d", name, y[i], i,
-                    FMNIST_CLASSES - 1);
+            err_fail(err, errlen, "%s: label %u at index %zu; expected 0 to %d", name, y[i], i,
+                     FMNIST_CLASSES - 1);
             return -1;
         }
     }
@@ -463,7 +450,7 @@ int idx_load_fashion_mnist(const char *dir, int train, idx_array *images, idx_ar
                            char *err, size_t errlen)
 {
     if (!images || !labels) {
-        set_err(err, errlen, "idx_load_fashion_mnist: no output arrays");
+        err_fail(err, errlen, "idx_load_fashion_mnist: no output arrays");
         return -1;
     }
     memset(images, 0, sizeof *images);

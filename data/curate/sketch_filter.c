@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,19 +15,6 @@
 #include "import/import.h"
 #include "import/import_internal.h"
 #include "store/store.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* ---------------------------------------------------------------- the score */
 
@@ -207,19 +193,19 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return fail(err, errlen, 1, "%s: path too long", path);
+        return imp_fail(err, errlen, 1, "%s: path too long", path);
     for (char *p = buf + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
             if (mkdir(buf, 0755) && errno != EEXIST)
-                return fail(err, errlen, 1, "%s: %s", buf, strerror(errno));
+                return imp_fail(err, errlen, 1, "%s: %s", buf, strerror(errno));
             *p = '/';
         }
     struct stat st;
     if (mkdir(buf, 0755) && errno != EEXIST)
-        return fail(err, errlen, 1, "%s: %s", buf, strerror(errno));
+        return imp_fail(err, errlen, 1, "%s: %s", buf, strerror(errno));
     if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-        return fail(err, errlen, 1, "%s: not a folder", buf);
+        return imp_fail(err, errlen, 1, "%s: not a folder", buf);
     return 0;
 }
 
@@ -261,13 +247,13 @@ static int write_sheet(const char *dir, tile *tiles, int n, char *err, size_t er
     int cols = 8, rows = n > 0 ? (n + cols - 1) / cols : 1;
     contact_sheet *sheet = contact_sheet_new(rows, cols, 128, 4);
     if (!sheet)
-        return fail(err, errlen, 2, "contact sheet: out of memory");
+        return imp_fail(err, errlen, 2, "contact sheet: out of memory");
     for (int k = 0; k < n; k++)
         contact_sheet_put(sheet, k / cols, k % cols, tiles[k].rgb, tiles[k].h, tiles[k].w, 3);
     char *path = imp_join(dir, "contact_sheet.png");
     int rc = path ? contact_sheet_write(sheet, path, err, errlen) : -1;
     if (!path)
-        fail(err, errlen, 2, "out of memory");
+        imp_fail(err, errlen, 2, "out of memory");
     free(path);
     contact_sheet_free(sheet);
     return rc ? 2 : 0;
@@ -278,7 +264,7 @@ static int write_text(const char *dir, const char *name, const char *text, size_
 {
     char *path = imp_join(dir, name);
     if (!path)
-        return fail(err, errlen, 2, "out of memory");
+        return imp_fail(err, errlen, 2, "out of memory");
     int rc = image_write_file_atomic(path, text, len, err, errlen);
     free(path);
     return rc ? 2 : 0;
@@ -333,8 +319,8 @@ static int screened_domain(store_reader *r, const char *name, char *err, size_t 
     for (int k = 0; k < nd && at < sizeof list; k++)
         at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", k ? ", " : "",
                                store_domain_name(r, k));
-    fail(err, errlen, 1, "%s: no domain named '%s' (domains: %s); choose one with --domain",
-         store_path(r), name, list);
+    imp_fail(err, errlen, 1, "%s: no domain named '%s' (domains: %s); choose one with --domain",
+             store_path(r), name, list);
     return -2;
 }
 
@@ -372,13 +358,13 @@ static int screen_item(run_state *st, int64_t i, sketch_filter_report *rep, char
     double score = NAN;
     if (candidate && s.mask) {
         if (!(status = malloc((size_t)s.h * s.w))) {
-            rc = fail(err, errlen, 2, "out of memory");
+            rc = imp_fail(err, errlen, 2, "out of memory");
             goto done;
         }
         score = sketch_outline_status(s.image, s.c, s.mask, s.w, s.h, o->tolerance, status);
         if (score < 0) {
-            rc = fail(err, errlen, 2, "%s: item %lld: cannot score (out of memory)", o->in,
-                      (long long)i);
+            rc = imp_fail(err, errlen, 2, "%s: item %lld: cannot score (out of memory)", o->in,
+                          (long long)i);
             goto done;
         }
     }
@@ -387,7 +373,7 @@ static int screen_item(run_state *st, int64_t i, sketch_filter_report *rep, char
         if (isnan(score))
             rep->unscored++;
         else if (push_score(rep, &st->cap, i, score)) {
-            rc = fail(err, errlen, 2, "out of memory");
+            rc = imp_fail(err, errlen, 2, "out of memory");
             goto done;
         }
         if (isnan(score))
@@ -403,7 +389,7 @@ static int screen_item(run_state *st, int64_t i, sketch_filter_report *rep, char
     } else {
         rep->dropped++;
         if (add_tile(st->tiles, &st->n_tiles, &s, status))
-            rc = fail(err, errlen, 2, "out of memory");
+            rc = imp_fail(err, errlen, 2, "out of memory");
     }
 done:
     free(status);
@@ -414,17 +400,19 @@ done:
 static int check_options(const sketch_filter_options *o, char *err, size_t errlen)
 {
     if (!o->in || !o->out || !o->report_dir)
-        return fail(err, errlen, 1, "filter-sketches: IN.h5, --out KEPT.h5 and --report DIR "
-                    "are required");
+        return imp_fail(err, errlen, 1, "filter-sketches: IN.h5, --out KEPT.h5 and --report DIR "
+                        "are required");
     if (!(o->min_completeness >= 0 && o->min_completeness <= 1))
-        return fail(err, errlen, 1, "filter-sketches: --min-completeness must be in [0, 1], got "
-                    "%g", o->min_completeness);
+        return imp_fail(err, errlen, 1,
+                        "filter-sketches: --min-completeness must be in [0, 1], got %g",
+                        o->min_completeness);
     if (o->tolerance < 0 || o->tolerance > SKETCH_MAX_TOLERANCE)
-        return fail(err, errlen, 1, "filter-sketches: --tolerance must be in [0, %d] px, got %d",
-                    SKETCH_MAX_TOLERANCE, o->tolerance);
+        return imp_fail(err, errlen, 1,
+                        "filter-sketches: --tolerance must be in [0, %d] px, got %d",
+                        SKETCH_MAX_TOLERANCE, o->tolerance);
     if (!strcmp(o->in, o->out) || same_file(o->in, o->out))
-        return fail(err, errlen, 1, "filter-sketches: --out %s is the input file; write the "
-                    "kept items to another file", o->out);
+        return imp_fail(err, errlen, 1, "filter-sketches: --out %s is the input file; write the "
+                        "kept items to another file", o->out);
     return 0;
 }
 
@@ -443,8 +431,9 @@ int sketch_filter_file(const sketch_filter_options *o, sketch_filter_report *rep
     const store_layout *L = store_layout_of(st.r);
     rep->items = L->count;
     if (!(L->o.annotations & STORE_MASK)) {
-        rc = fail(err, errlen, 1, "%s: has no salient-region masks ('/mask'): nothing to measure "
-                  "outlines against", o->in);
+        rc = imp_fail(err, errlen, 1,
+                      "%s: has no salient-region masks ('/mask'): nothing to measure outlines "
+                      "against", o->in);
         goto done;
     }
     st.domain = screened_domain(st.r, o->domain ? o->domain : SKETCH_DEFAULT_DOMAIN, err, errlen);
@@ -455,7 +444,7 @@ int sketch_filter_file(const sketch_filter_options *o, sketch_filter_report *rep
     if ((rc = make_dirs(o->report_dir, err, errlen)))
         goto done;
     if (!(st.csv = open_memstream(&st.csv_text, &st.csv_len))) {
-        rc = fail(err, errlen, 2, "out of memory");
+        rc = imp_fail(err, errlen, 2, "out of memory");
         goto done;
     }
     fprintf(st.csv, "index,label,domain,completeness,kept\n");
@@ -480,7 +469,7 @@ int sketch_filter_file(const sketch_filter_options *o, sketch_filter_report *rep
     import_common prog = {.out = o->out, .progress = o->progress, .cancel = o->cancel};
     for (int64_t i = 0; i < L->count && rc == 0; i++) {
         if (imp_cancelled(&prog)) {
-            rc = fail(err, errlen, 130, "%s: interrupted; nothing written", o->out);
+            rc = imp_fail(err, errlen, 130, "%s: interrupted; nothing written", o->out);
             break;
         }
         rc = screen_item(&st, i, rep, err, errlen);

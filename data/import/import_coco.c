@@ -37,6 +37,7 @@
 #include "import/import_internal.h"
 #include "geometry/raster.h"
 #include "codec/rle.h"
+#include "base/err.h"
 
 typedef struct {
     int64_t id;
@@ -85,14 +86,12 @@ static int json_fail(const job *j, char *err, size_t errlen, const char *fmt, ..
 
 static int json_fail(const job *j, char *err, size_t errlen, const char *fmt, ...)
 {
-    if (err && errlen > 0) {
-        int n = snprintf(err, errlen, "%s: ", j->o->json);
-        if (n >= 0 && (size_t)n < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
+    int n = err && errlen > 0 ? snprintf(err, errlen, "%s: ", j->o->json) : 0;
+    if (n >= 0 && (size_t)n < errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        err_vfail(err + n, errlen - (size_t)n, fmt, ap);
+        va_end(ap);
     }
     return IMPORT_USER_ERROR;
 }
@@ -355,7 +354,7 @@ static int seg_bad(char *why, size_t whylen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
+    err_vfail(why, whylen, fmt, ap);
     va_end(ap);
     return SEG_BAD;
 }

@@ -17,15 +17,14 @@
 #include <unistd.h>
 
 #include "codec/image.h"
+#include "base/err.h"
 
 int imp_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    err_vfail(err, errlen, fmt, ap);
+    va_end(ap);
     return code;
 }
 

@@ -1,23 +1,13 @@
 /* augment.c - see augment.h: geometric ops that move every annotation with the image, photometric
  * ops on the image, and the configured pipeline. Plain C on u8/float buffers, no libtorch. */
 #include "pipeline/augment.h"
+#include "base/err.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---------------------------------------------------------------- the planes of a sample */
 
@@ -131,7 +121,7 @@ static int apply_pixel_map(sample *s, const pixel_map *m, const char *op, char *
         free(fresh);
         if (n >= 0)
             free(planes);
-        set_err(err, errlen, "%s: out of memory for a %dx%d sample", op, s->h, s->w);
+        err_fail(err, errlen, "%s: out of memory for a %dx%d sample", op, s->h, s->w);
         return -1;
     }
     commit_planes(planes, fresh, n);
@@ -169,8 +159,9 @@ int aug_rot90(sample *s, int k, char *err, size_t errlen)
 int aug_crop(sample *s, int y0, int x0, int h, int w, char *err, size_t errlen)
 {
     if (h < 1 || w < 1 || y0 < 0 || x0 < 0 || y0 + h > s->h || x0 + w > s->w) {
-        set_err(err, errlen, "crop: window %dx%d at (row %d, col %d) does not fit in a %dx%d image",
-                h, w, y0, x0, s->h, s->w);
+        err_fail(err, errlen,
+                 "crop: window %dx%d at (row %d, col %d) does not fit in a %dx%d image", h, w, y0,
+                 x0, s->h, s->w);
         return -1;
     }
     pixel_map m = {h, w, y0, 1, 0, x0, 0, 1, {-x0, 1, 0, -y0, 0, 1}};
@@ -281,7 +272,7 @@ static void *resize_nearest(const void *src, int ih, int iw, size_t px, int oh, 
 int aug_resize(sample *s, int h, int w, char *err, size_t errlen)
 {
     if (h < 1 || w < 1 || s->h < 1 || s->w < 1) {
-        set_err(err, errlen, "resize: cannot resize a %dx%d image to %dx%d", s->h, s->w, h, w);
+        err_fail(err, errlen, "resize: cannot resize a %dx%d image to %dx%d", s->h, s->w, h, w);
         return -1;
     }
     if (h == s->h && w == s->w)
@@ -303,7 +294,7 @@ int aug_resize(sample *s, int h, int w, char *err, size_t errlen)
         free(fresh);
         if (n >= 0)
             free(planes);
-        set_err(err, errlen, "resize: out of memory for %dx%d", h, w);
+        err_fail(err, errlen, "resize: out of memory for %dx%d", h, w);
         return -1;
     }
     commit_planes(planes, fresh, n);
@@ -357,7 +348,7 @@ int aug_blur(sample *s, float sigma, char *err, size_t errlen)
     float *a = malloc(plane_n * sizeof *a), *b = malloc(plane_n * sizeof *b);
     if (!wk || !a || !b) {
         free(wk), free(a), free(b);
-        set_err(err, errlen, "blur: out of memory for a %dx%d image", s->h, s->w);
+        err_fail(err, errlen, "blur: out of memory for a %dx%d image", s->h, s->w);
         return -1;
     }
     double sum = 0;
@@ -398,14 +389,14 @@ int aug_jitter(sample *s, float brightness, float contrast, float saturation, ch
     if (!s->image)
         return 0;
     if (brightness < 0 || contrast < 0 || saturation < 0) {
-        set_err(err, errlen, "jitter: factors must be >= 0 (brightness %g, contrast %g, "
-                "saturation %g)", brightness, contrast, saturation);
+        err_fail(err, errlen, "jitter: factors must be >= 0 (brightness %g, contrast %g, "
+                 "saturation %g)", brightness, contrast, saturation);
         return -1;
     }
     size_t n = (size_t)s->h * (size_t)s->w, c = (size_t)s->c;
     float *f = malloc(n * c * sizeof *f);
     if (!f) {
-        set_err(err, errlen, "jitter: out of memory for a %dx%d image", s->h, s->w);
+        err_fail(err, errlen, "jitter: out of memory for a %dx%d image", s->h, s->w);
         return -1;
     }
     for (size_t i = 0; i < n * c; i++)
@@ -436,7 +427,7 @@ int aug_jitter(sample *s, float brightness, float contrast, float saturation, ch
 static int check_prob(float p, const char *name, char *err, size_t errlen)
 {
     if (!(p >= 0 && p <= 1)) {
-        set_err(err, errlen, "augment: %s must be in [0, 1] (got %g)", name, p);
+        err_fail(err, errlen, "augment: %s must be in [0, 1] (got %g)", name, p);
         return -1;
     }
     return 0;
@@ -445,8 +436,8 @@ static int check_prob(float p, const char *name, char *err, size_t errlen)
 static int check_pair(int a, int b, const char *name, char *err, size_t errlen)
 {
     if (a < 0 || b < 0 || (a == 0) != (b == 0)) {
-        set_err(err, errlen, "augment: %s must be two sizes >= 1, or both 0 for off (got %dx%d)",
-                name, a, b);
+        err_fail(err, errlen, "augment: %s must be two sizes >= 1, or both 0 for off (got %dx%d)",
+                 name, a, b);
         return -1;
     }
     return 0;
@@ -464,23 +455,25 @@ int aug_config_check(const aug_config *c, char *err, size_t errlen)
     if (c->crop_scale_max != 0 || c->crop_scale_min != 0) {
         if (!(c->crop_scale_min > 0 && c->crop_scale_min <= c->crop_scale_max &&
               c->crop_scale_max <= 1)) {
-            set_err(err, errlen, "augment: crop scale range must satisfy 0 < min <= max <= 1 "
-                    "(got [%g, %g])", c->crop_scale_min, c->crop_scale_max);
+            err_fail(err, errlen, "augment: crop scale range must satisfy 0 < min <= max <= 1 "
+                     "(got [%g, %g])", c->crop_scale_min, c->crop_scale_max);
             return -1;
         }
         if (c->crop_h > 0) {
-            set_err(err, errlen, "augment: give either a crop size or a crop scale range, not both");
+            err_fail(err, errlen,
+                     "augment: give either a crop size or a crop scale range, not both");
             return -1;
         }
     }
     if (c->blur_prob > 0 && !(c->blur_sigma_min > 0 && c->blur_sigma_min <= c->blur_sigma_max)) {
-        set_err(err, errlen, "augment: blur sigma range must satisfy 0 < min <= max (got [%g, %g])",
-                c->blur_sigma_min, c->blur_sigma_max);
+        err_fail(err, errlen,
+                 "augment: blur sigma range must satisfy 0 < min <= max (got [%g, %g])",
+                 c->blur_sigma_min, c->blur_sigma_max);
         return -1;
     }
     if (!(c->brightness >= 0 && c->contrast >= 0 && c->saturation >= 0)) {
-        set_err(err, errlen, "augment: jitter strengths must be >= 0 (brightness %g, contrast %g, "
-                "saturation %g)", c->brightness, c->contrast, c->saturation);
+        err_fail(err, errlen, "augment: jitter strengths must be >= 0 (brightness %g, contrast %g, "
+                 "saturation %g)", c->brightness, c->contrast, c->saturation);
         return -1;
     }
     return 0;
@@ -509,7 +502,7 @@ static int random_crop(const aug_config *c, sample *s, prng *r, char *err, size_
         ch = c->crop_h;
         cw = c->crop_w;
         if (ch > s->h || cw > s->w) {
-            set_err(err, errlen, "crop: %dx%d is larger than the %dx%d image", ch, cw, s->h, s->w);
+            err_fail(err, errlen, "crop: %dx%d is larger than the %dx%d image", ch, cw, s->h, s->w);
             return -1;
         }
     } else {

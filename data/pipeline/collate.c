@@ -1,21 +1,11 @@
 /* collate.c - see collate.h: samples -> normalised float32 images, int64 labels and domains, and
  * optional masks, as shim tensors filled directly in C. */
 #include "pipeline/collate.h"
+#include "base/err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 float collate_normalise(const collate_config *cfg, uint8_t v, int ch)
 {
@@ -35,33 +25,33 @@ float collate_normalise(const collate_config *cfg, uint8_t v, int ch)
 static int check_batch(const collate_config *cfg, const sample *s, int n, char *err, size_t errlen)
 {
     if (n < 1) {
-        set_err(err, errlen, "collate: empty batch");
+        err_fail(err, errlen, "collate: empty batch");
         return -1;
     }
     if (cfg->norm == NORM_MEAN_STD) {
         for (int k = 0; k < 3; k++) {
             if (!(cfg->std[k] != 0)) {
-                set_err(err, errlen, "collate: normalisation std[%d] must be non-zero", k);
+                err_fail(err, errlen, "collate: normalisation std[%d] must be non-zero", k);
                 return -1;
             }
         }
     }
     for (int i = 0; i < n; i++) {
         if (!s[i].image || s[i].h < 1 || s[i].w < 1 || s[i].c < 1) {
-            set_err(err, errlen, "collate: sample %d (index %lld) has no image", i,
-                    (long long)s[i].index);
+            err_fail(err, errlen, "collate: sample %d (index %lld) has no image", i,
+                     (long long)s[i].index);
             return -1;
         }
         if (s[i].h != s[0].h || s[i].w != s[0].w || s[i].c != s[0].c) {
-            set_err(err, errlen, "collate: sample %d (index %lld) is %dx%dx%d but sample 0 "
-                    "(index %lld) is %dx%dx%d; every image of a batch must have the same size "
-                    "(add a resize or crop augmentation)", i, (long long)s[i].index, s[i].h,
-                    s[i].w, s[i].c, (long long)s[0].index, s[0].h, s[0].w, s[0].c);
+            err_fail(err, errlen, "collate: sample %d (index %lld) is %dx%dx%d but sample 0 "
+                     "(index %lld) is %dx%dx%d; every image of a batch must have the same size "
+                     "(add a resize or crop augmentation)", i, (long long)s[i].index, s[i].h,
+                     s[i].w, s[i].c, (long long)s[0].index, s[0].h, s[0].w, s[0].c);
             return -1;
         }
         if (cfg->mask != COLLATE_MASK_NONE && !s[i].mask) {
-            set_err(err, errlen, "collate: sample %d (index %lld) has no mask, and masks were "
-                    "asked for", i, (long long)s[i].index);
+            err_fail(err, errlen, "collate: sample %d (index %lld) has no mask, and masks were "
+                     "asked for", i, (long long)s[i].index);
             return -1;
         }
     }
@@ -161,8 +151,8 @@ int collate_samples(const collate_config *cfg, const sample *s, int n, collated_
         out->masks = make_masks(cfg, s, n);
     if (!out->images || !out->labels || !out->domains ||
         (cfg->mask != COLLATE_MASK_NONE && !out->masks)) {
-        set_err(err, errlen, "collate: cannot create the batch tensors (%d x %dx%dx%d): %s", n,
-                s[0].c, s[0].h, s[0].w, pt_error());
+        err_fail(err, errlen, "collate: cannot create the batch tensors (%d x %dx%dx%d): %s", n,
+                 s[0].c, s[0].h, s[0].w, pt_error());
         collated_batch_free(out);
         return -1;
     }
@@ -192,7 +182,7 @@ void *collate_for_loader(void *ctx, const sample *samples, int n, char *err, siz
 {
     collated_batch *b = malloc(sizeof *b);
     if (!b) {
-        set_err(err, errlen, "collate: out of memory");
+        err_fail(err, errlen, "collate: out of memory");
         return NULL;
     }
     if (collate_samples(ctx, samples, n, b, err, errlen)) {

@@ -2,9 +2,9 @@
  * tickets taken in sampler order; a ring of `prefetch` slots holds them until the consumer takes
  * them, in ticket order. One mutex guards the sampler, the ticket counter and the slots. */
 #include "pipeline/loader.h"
+#include "base/err.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,16 +57,6 @@ struct loader {
     char fail_msg[LD_ERRLEN];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 loader_config loader_config_defaults(void)
 {
     loader_config c;
@@ -100,9 +90,9 @@ static int build_sample(loader *l, const ticket *t, int j, int64_t index, sample
     char why[LD_ERRLEN] = "";
     sample_init(s);
     if (l->src->read(l->src->ctx, index, s, why, sizeof why)) {
-        set_err(err, errlen, "loader: reading sample %lld (batch %lld of epoch %lld): %s",
-                (long long)index, (long long)t->state.batch, (long long)t->state.epoch,
-                why[0] ? why : "the source gave no reason");
+        err_fail(err, errlen, "loader: reading sample %lld (batch %lld of epoch %lld): %s",
+                 (long long)index, (long long)t->state.batch, (long long)t->state.epoch,
+                 why[0] ? why : "the source gave no reason");
         return -1;
     }
     s->index = index;
@@ -113,8 +103,8 @@ static int build_sample(loader *l, const ticket *t, int j, int64_t index, sample
                               (uint64_t)t->state.batch, (uint64_t)j};
     prng_seed_keys(&r, keys, 5);
     if (aug_apply(&l->cfg.augment, s, &r, why, sizeof why)) {
-        set_err(err, errlen, "loader: augmenting sample %lld (batch %lld of epoch %lld): %s",
-                (long long)index, (long long)t->state.batch, (long long)t->state.epoch, why);
+        err_fail(err, errlen, "loader: augmenting sample %lld (batch %lld of epoch %lld): %s",
+                 (long long)index, (long long)t->state.batch, (long long)t->state.epoch, why);
         return -1;
     }
     return 0;
@@ -127,8 +117,8 @@ static ld_batch *build_batch(loader *l, ticket *t, char *err, size_t errlen)
     sample *ss = calloc((size_t)t->n, sizeof *ss);
     if (!b || !ss) {
         free(b), free(ss);
-        set_err(err, errlen, "loader: out of memory for batch %lld of epoch %lld",
-                (long long)t->state.batch, (long long)t->state.epoch);
+        err_fail(err, errlen, "loader: out of memory for batch %lld of epoch %lld",
+                 (long long)t->state.batch, (long long)t->state.epoch);
         return NULL;
     }
     b->state = t->state;
@@ -141,7 +131,7 @@ static ld_batch *build_batch(loader *l, ticket *t, char *err, size_t errlen)
     for (int j = 0; j < t->n; j++) {
         b->n = j + 1; /* sample j is initialised by build_sample, freed with the batch */
         if (atomic_load(&l->stop)) {
-            set_err(err, errlen, "loader: stopped");
+            err_fail(err, errlen, "loader: stopped");
             goto fail;
         }
         if (build_sample(l, t, j, b->indices[j], &ss[j], err, errlen))
@@ -151,9 +141,9 @@ static ld_batch *build_batch(loader *l, ticket *t, char *err, size_t errlen)
         char why[LD_ERRLEN] = "";
         b->collated = l->cfg.collate(l->cfg.collate_ctx, ss, b->n, why, sizeof why);
         if (!b->collated) {
-            set_err(err, errlen, "loader: collating batch %lld of epoch %lld: %s",
-                    (long long)t->state.batch, (long long)t->state.epoch,
-                    why[0] ? why : "the collate gave no reason");
+            err_fail(err, errlen, "loader: collating batch %lld of epoch %lld: %s",
+                     (long long)t->state.batch, (long long)t->state.epoch,
+                     why[0] ? why : "the collate gave no reason");
             goto fail;
         }
         if (!l->cfg.keep_samples) {
@@ -184,7 +174,7 @@ static int take_ticket(loader *l, ticket *t)
     t->seq = l->next_seq++;
     t->indices = malloc((size_t)l->batch_size * sizeof *t->indices);
     if (!t->indices) {
-        set_err(t->err, sizeof t->err, "loader: out of memory for batch indices");
+        err_fail(t->err, sizeof t->err, "loader: out of memory for batch indices");
         sampler_state nx = sampler_advance(l->smp, st);
         sampler_set_state(l->smp, nx, NULL, 0);
         t->state = st;
@@ -207,7 +197,7 @@ static ld_batch *run_ticket(loader *l, ticket *t, char *msg, size_t msglen)
 {
     ld_batch *b = NULL;
     if (t->err[0] || t->n < 1)
-        set_err(msg, msglen, "%s", t->err[0] ? t->err : "loader: the sampler gave an empty batch");
+        err_fail(msg, msglen, "%s", t->err[0] ? t->err : "loader: the sampler gave an empty batch");
     else
         b = build_batch(l, t, msg, msglen);
     ticket_release(t);
@@ -268,30 +258,30 @@ static int check_config(const ds_source *src, const sampler *smp, const loader_c
                         char *err, size_t errlen)
 {
     if (!src || !smp || !c) {
-        set_err(err, errlen, "loader: no source, sampler or config");
+        err_fail(err, errlen, "loader: no source, sampler or config");
         return -1;
     }
     if (!src->read) {
-        set_err(err, errlen, "loader: the source has no read function");
+        err_fail(err, errlen, "loader: the source has no read function");
         return -1;
     }
     if (c->workers < 0 || c->workers > 256 || c->prefetch < 0 || c->prefetch > 4096) {
-        set_err(err, errlen, "loader: workers must be in 0..256 and prefetch in 0..4096 "
-                "(got %d and %d)", c->workers, c->prefetch);
+        err_fail(err, errlen, "loader: workers must be in 0..256 and prefetch in 0..4096 "
+                 "(got %d and %d)", c->workers, c->prefetch);
         return -1;
     }
     if (c->max_epochs < 0) {
-        set_err(err, errlen, "loader: max_epochs must be >= 0 (got %lld)",
-                (long long)c->max_epochs);
+        err_fail(err, errlen, "loader: max_epochs must be >= 0 (got %lld)",
+                 (long long)c->max_epochs);
         return -1;
     }
     if (c->collate && !c->collate_free) {
-        set_err(err, errlen, "loader: a collate needs its free function");
+        err_fail(err, errlen, "loader: a collate needs its free function");
         return -1;
     }
     char why[LD_ERRLEN];
     if (aug_config_check(&c->augment, why, sizeof why)) {
-        set_err(err, errlen, "loader: %s", why);
+        err_fail(err, errlen, "loader: %s", why);
         return -1;
     }
     return 0;
@@ -304,7 +294,7 @@ loader *loader_new(const ds_source *src, sampler *smp, const loader_config *cfg,
         return NULL;
     loader *l = calloc(1, sizeof *l);
     if (!l) {
-        set_err(err, errlen, "loader: out of memory");
+        err_fail(err, errlen, "loader: out of memory");
         return NULL;
     }
     l->src = src;
@@ -321,15 +311,15 @@ loader *loader_new(const ds_source *src, sampler *smp, const loader_config *cfg,
     l->slots = calloc((size_t)l->prefetch, sizeof *l->slots);
     l->threads = calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof *l->threads);
     if (!l->slots || !l->threads) {
-        set_err(err, errlen, "loader: out of memory");
+        err_fail(err, errlen, "loader: out of memory");
         loader_free(l);
         return NULL;
     }
     for (int i = 0; i < cfg->workers; i++) {
         int rc = pthread_create(&l->threads[i], NULL, worker_main, l);
         if (rc) {
-            set_err(err, errlen, "loader: cannot start worker thread %d of %d: %s", i + 1,
-                    cfg->workers, strerror(rc));
+            err_fail(err, errlen, "loader: cannot start worker thread %d of %d: %s", i + 1,
+                     cfg->workers, strerror(rc));
             loader_free(l);
             return NULL;
         }
@@ -377,7 +367,7 @@ int loader_next(loader *l, ld_batch **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (l->failed) {
-        set_err(err, errlen, "%s", l->fail_msg);
+        err_fail(err, errlen, "%s", l->fail_msg);
         return LOADER_ERROR;
     }
     int end = 0;
@@ -389,7 +379,7 @@ int loader_next(loader *l, ld_batch **out, char *err, size_t errlen)
     if (!b) {
         l->failed = 1;
         snprintf(l->fail_msg, sizeof l->fail_msg, "%s", msg[0] ? msg : "loader: unknown failure");
-        set_err(err, errlen, "%s", l->fail_msg);
+        err_fail(err, errlen, "%s", l->fail_msg);
         return LOADER_ERROR;
     }
     l->state = b->next;

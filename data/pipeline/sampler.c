@@ -3,12 +3,12 @@
  * the caches below only avoid recomputing permutations. */
 #include "pipeline/sampler.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/rng.h"
+#include "base/err.h"
 
 /* Tags that keep the PRNG streams of different uses apart. */
 enum { TAG_EPOCH = 1, TAG_DOMAIN_CYCLE = 2, TAG_BATCH_SHUFFLE = 3 };
@@ -38,16 +38,6 @@ struct sampler {
     sampler_state state;
     uint64_t fingerprint;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 sampler_config sampler_config_defaults(void)
 {
@@ -88,47 +78,48 @@ static const char *kind_name(sampler_kind k)
 static int check_config(const sampler_config *c, const ds_source *src, char *err, size_t errlen)
 {
     if (c->kind != SAMPLER_SEQUENTIAL && c->kind != SAMPLER_RANDOM && c->kind != SAMPLER_BALANCED) {
-        set_err(err, errlen, "sampler: unknown kind %d", (int)c->kind);
+        err_fail(err, errlen, "sampler: unknown kind %d", (int)c->kind);
         return -1;
     }
     if (c->batch_size < 1) {
-        set_err(err, errlen, "sampler: batch size must be >= 1 (got %d)", c->batch_size);
+        err_fail(err, errlen, "sampler: batch size must be >= 1 (got %d)", c->batch_size);
         return -1;
     }
     if (src->count < 0) {
-        set_err(err, errlen, "sampler: source has a negative item count (%lld)",
-                (long long)src->count);
+        err_fail(err, errlen, "sampler: source has a negative item count (%lld)",
+                 (long long)src->count);
         return -1;
     }
     int uses_domains = c->kind == SAMPLER_BALANCED || c->holdout_domain != SAMPLER_NO_DOMAIN ||
                        c->only_domain != SAMPLER_NO_DOMAIN;
     if (uses_domains && (!src->domains || src->n_domains < 1)) {
-        set_err(err, errlen, "sampler: %s needs a dataset with domains, this one has none",
-                c->kind == SAMPLER_BALANCED ? "the balanced sampler" : "a domain hold-out/selection");
+        err_fail(err, errlen, "sampler: %s needs a dataset with domains, this one has none",
+                 c->kind == SAMPLER_BALANCED ? "the balanced sampler"
+                                             : "a domain hold-out/selection");
         return -1;
     }
     const int doms[2] = {c->holdout_domain, c->only_domain};
     const char *names[2] = {"holdout_domain", "only_domain"};
     for (int i = 0; i < 2; i++) {
         if (doms[i] != SAMPLER_NO_DOMAIN && (doms[i] < 0 || doms[i] >= src->n_domains)) {
-            set_err(err, errlen, "sampler: %s %d is not a domain of the dataset (0..%d)", names[i],
-                    doms[i], src->n_domains - 1);
+            err_fail(err, errlen, "sampler: %s %d is not a domain of the dataset (0..%d)", names[i],
+                     doms[i], src->n_domains - 1);
             return -1;
         }
     }
     if (c->holdout_domain != SAMPLER_NO_DOMAIN && c->holdout_domain == c->only_domain) {
-        set_err(err, errlen, "sampler: domain %d is both held out and the only domain selected",
-                c->holdout_domain);
+        err_fail(err, errlen, "sampler: domain %d is both held out and the only domain selected",
+                 c->holdout_domain);
         return -1;
     }
     if (c->domain_weights && c->n_domain_weights != src->n_domains) {
-        set_err(err, errlen, "sampler: %d domain weights given for %d domains", c->n_domain_weights,
-                src->n_domains);
+        err_fail(err, errlen, "sampler: %d domain weights given for %d domains",
+                 c->n_domain_weights, src->n_domains);
         return -1;
     }
     if (c->batches_per_epoch < 0) {
-        set_err(err, errlen, "sampler: batches_per_epoch must be >= 0 (got %lld)",
-                (long long)c->batches_per_epoch);
+        err_fail(err, errlen, "sampler: batches_per_epoch must be >= 0 (got %lld)",
+                 (long long)c->batches_per_epoch);
         return -1;
     }
     return 0;
@@ -154,21 +145,21 @@ static int collect_items(sampler *s, const sampler_config *c, const ds_source *s
                     c->only_domain != SAMPLER_NO_DOMAIN;
     s->items = malloc((size_t)(src->count > 0 ? src->count : 1) * sizeof *s->items);
     if (!s->items) {
-        set_err(err, errlen, "sampler: out of memory for %lld items", (long long)src->count);
+        err_fail(err, errlen, "sampler: out of memory for %lld items", (long long)src->count);
         return -1;
     }
     for (int64_t i = 0; i < src->count; i++) {
         if (check_ids && (src->domains[i] < 0 || src->domains[i] >= src->n_domains)) {
-            set_err(err, errlen, "sampler: item %lld has domain %d, outside 0..%d", (long long)i,
-                    (int)src->domains[i], src->n_domains - 1);
+            err_fail(err, errlen, "sampler: item %lld has domain %d, outside 0..%d", (long long)i,
+                     (int)src->domains[i], src->n_domains - 1);
             return -1;
         }
         if (eligible(c, src, i))
             s->items[s->n_items++] = i;
     }
     if (s->n_items == 0) {
-        set_err(err, errlen, "sampler: no items to sample (%lld in the dataset, none eligible "
-                "after the domain hold-out/selection)", (long long)src->count);
+        err_fail(err, errlen, "sampler: no items to sample (%lld in the dataset, none eligible "
+                 "after the domain hold-out/selection)", (long long)src->count);
         return -1;
     }
     return 0;
@@ -186,14 +177,14 @@ static int split_quotas(sampler *s, char *err, size_t errlen)
         }
     }
     if (active > s->batch_size) {
-        set_err(err, errlen, "sampler: a balanced batch of %d cannot hold %d domains",
-                s->batch_size, active);
+        err_fail(err, errlen, "sampler: a balanced batch of %d cannot hold %d domains",
+                 s->batch_size, active);
         return -1;
     }
     int given = 0;
     double *frac = calloc((size_t)s->n_domains, sizeof *frac);
     if (!frac) {
-        set_err(err, errlen, "sampler: out of memory");
+        err_fail(err, errlen, "sampler: out of memory");
         return -1;
     }
     for (int d = 0; d < s->n_domains; d++) {
@@ -245,13 +236,13 @@ static int setup_balanced(sampler *s, const sampler_config *c, const ds_source *
             continue;
         if (ds->n == 0) {
             const char *name = src->domain_names && src->domain_names[d] ? src->domain_names[d] : "";
-            set_err(err, errlen, "sampler: domain %d%s%s%s has no items; every balanced batch "
-                    "needs every domain (hold it out to train without it)", d, *name ? " (" : "",
-                    name, *name ? ")" : "");
+            err_fail(err, errlen, "sampler: domain %d%s%s%s has no items; every balanced batch "
+                     "needs every domain (hold it out to train without it)", d, *name ? " (" : "",
+                     name, *name ? ")" : "");
             return -1;
         }
         if (!(ds->weight > 0)) {
-            set_err(err, errlen, "sampler: domain weight %d must be > 0 (got %g)", d, ds->weight);
+            err_fail(err, errlen, "sampler: domain weight %d must be > 0 (got %g)", d, ds->weight);
             return -1;
         }
         ds->items = malloc((size_t)ds->n * sizeof *ds->items);
@@ -267,7 +258,7 @@ static int setup_balanced(sampler *s, const sampler_config *c, const ds_source *
     }
     return split_quotas(s, err, errlen);
 oom:
-    set_err(err, errlen, "sampler: out of memory");
+    err_fail(err, errlen, "sampler: out of memory");
     return -1;
 }
 
@@ -295,14 +286,14 @@ static uint64_t compute_fingerprint(const sampler *s)
 sampler *sampler_new(const sampler_config *c, const ds_source *src, char *err, size_t errlen)
 {
     if (!c || !src) {
-        set_err(err, errlen, "sampler: no config or no source");
+        err_fail(err, errlen, "sampler: no config or no source");
         return NULL;
     }
     if (check_config(c, src, err, errlen))
         return NULL;
     sampler *s = calloc(1, sizeof *s);
     if (!s) {
-        set_err(err, errlen, "sampler: out of memory");
+        err_fail(err, errlen, "sampler: out of memory");
         return NULL;
     }
     s->kind = c->kind;
@@ -317,7 +308,7 @@ sampler *sampler_new(const sampler_config *c, const ds_source *src, char *err, s
     if (s->kind == SAMPLER_RANDOM) {
         s->perm = malloc((size_t)s->n_items * sizeof *s->perm);
         if (!s->perm) {
-            set_err(err, errlen, "sampler: out of memory");
+            err_fail(err, errlen, "sampler: out of memory");
             goto fail;
         }
     }
@@ -326,8 +317,8 @@ sampler *sampler_new(const sampler_config *c, const ds_source *src, char *err, s
     if (s->kind == SAMPLER_BALANCED && c->batches_per_epoch > 0)
         s->bpe = c->batches_per_epoch;
     if (s->bpe == 0) {
-        set_err(err, errlen, "sampler: %lld items make no full batch of %d with drop_last",
-                (long long)s->n_items, s->batch_size);
+        err_fail(err, errlen, "sampler: %lld items make no full batch of %d with drop_last",
+                 (long long)s->n_items, s->batch_size);
         goto fail;
     }
     s->fingerprint = compute_fingerprint(s);
@@ -376,9 +367,9 @@ static int state_valid(const sampler *s, sampler_state st)
 int sampler_set_state(sampler *s, sampler_state st, char *err, size_t errlen)
 {
     if (!state_valid(s, st)) {
-        set_err(err, errlen, "sampler: state (epoch %lld, batch %lld) is out of range for a %s "
-                "sampler of %lld batches per epoch", (long long)st.epoch, (long long)st.batch,
-                kind_name(s->kind), (long long)s->bpe);
+        err_fail(err, errlen, "sampler: state (epoch %lld, batch %lld) is out of range for a %s "
+                 "sampler of %lld batches per epoch", (long long)st.epoch, (long long)st.batch,
+                 kind_name(s->kind), (long long)s->bpe);
         return -1;
     }
     s->state = st;
@@ -447,8 +438,8 @@ static int balanced_batch(sampler *s, sampler_state st, int64_t *idx)
 int sampler_batch_at(sampler *s, sampler_state st, int64_t *idx, char *err, size_t errlen)
 {
     if (!state_valid(s, st)) {
-        set_err(err, errlen, "sampler: batch %lld of epoch %lld does not exist (%lld batches per "
-                "epoch)", (long long)st.batch, (long long)st.epoch, (long long)s->bpe);
+        err_fail(err, errlen, "sampler: batch %lld of epoch %lld does not exist (%lld batches per "
+                 "epoch)", (long long)st.batch, (long long)st.epoch, (long long)s->bpe);
         return -1;
     }
     if (s->kind == SAMPLER_BALANCED)

@@ -164,29 +164,17 @@ static void h5_error_text(char *buf, size_t len)
         snprintf(buf, len, "%s (%s)", w.outer, w.inner);
 }
 
-int store_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 int store_fail_h5(char *err, size_t errlen, const char *fmt, ...)
 {
     char h5[600];
     h5_error_text(h5, sizeof h5);
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < errlen)
-            snprintf(err + n, errlen - (size_t)n, ": %s", h5);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    err_vfail(err, errlen, fmt, ap);
+    va_end(ap);
+    size_t n = err ? strnlen(err, errlen) : 0;
+    if (err && n + 1 < errlen)
+        snprintf(err + n, errlen - n, ": %s", h5);
     return -1;
 }
 

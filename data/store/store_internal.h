@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "base/err.h"
 
 /* A byte table (COL_IMAGE, COL_MASK, COL_INST_MASK) is always followed by its _START and _COUNT
  * columns: the code relies on that order. */
@@ -108,10 +109,8 @@ typedef struct {
 /* The shared types; valid once store_h5_lock() has been called (it runs the set-up). */
 const store_types *store_types_get(void);
 
-/* Message helpers: the formatted text, then ": " and what HDF5's error stack says (the
- * stack is cleared). Return -1. */
-int store_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* err_fail (base/err.h), then ": " and what HDF5's error stack says (the stack is cleared).
+ * Returns -1. */
 int store_fail_h5(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

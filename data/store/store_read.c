@@ -78,8 +78,8 @@ static int read_rows(store_reader *r, column_id id, int64_t start, int64_t n, hi
 
 static int corrupt(const store_reader *r, column_id id, char *err, size_t errlen, const char *what)
 {
-    return store_fail(err, errlen, "%s: dataset '/%s' is corrupt: %s", r->path,
-                      STORE_COLUMNS[id].path, what);
+    return err_fail(err, errlen, "%s: dataset '/%s' is corrupt: %s", r->path,
+                    STORE_COLUMNS[id].path, what);
 }
 
 /* ---------------------------------------------------------------- opening: columns */
@@ -121,8 +121,8 @@ static int open_column(store_reader *r, column_id id, char *err, size_t errlen)
     const char *path = STORE_COLUMNS[id].path;
     if (H5Lexists(r->file, path, H5P_DEFAULT) <= 0) {
         H5Eclear2(H5E_DEFAULT);
-        return store_fail(err, errlen, "%s: missing dataset '/%s' (not a complete pictor dataset)",
-                          r->path, path);
+        return err_fail(err, errlen, "%s: missing dataset '/%s' (not a complete pictor dataset)",
+                        r->path, path);
     }
     /* Byte tables are read in long straight runs: no chunk cache (HDF5 then reads into the
      * caller's buffer directly). */
@@ -204,20 +204,20 @@ static int read_format(store_reader *r, char *err, size_t errlen)
     if (rc <= 0 || strcmp(fmt, STORE_FORMAT_NAME) != 0) {
         if (rc < 0)
             H5Eclear2(H5E_DEFAULT);
-        store_fail(err, errlen, "%s: not a pictor dataset (%s)", r->path,
-                   rc > 0 ? "wrong 'pictor_format' attribute" : "no 'pictor_format' attribute");
+        err_fail(err, errlen, "%s: not a pictor dataset (%s)", r->path,
+                 rc > 0 ? "wrong 'pictor_format' attribute" : "no 'pictor_format' attribute");
         free(fmt);
         return -1;
     }
     free(fmt);
     int64_t v = 0;
     if (store_attr_read_i64(r->file, ATTR_VERSION, &v) <= 0 || v < 1)
-        return store_fail(err, errlen, "%s: corrupt pictor dataset: no valid '%s' attribute",
-                          r->path, ATTR_VERSION);
+        return err_fail(err, errlen, "%s: corrupt pictor dataset: no valid '%s' attribute",
+                        r->path, ATTR_VERSION);
     if (v > STORE_LAYOUT_VERSION)
-        return store_fail(err, errlen,
-                          "%s: layout version %lld is newer than this pictor reads (%d); update "
-                          "pictor", r->path, (long long)v, STORE_LAYOUT_VERSION);
+        return err_fail(err, errlen,
+                        "%s: layout version %lld is newer than this pictor reads (%d); update "
+                        "pictor", r->path, (long long)v, STORE_LAYOUT_VERSION);
     r->layout.version = (int)v;
     return 0;
 }
@@ -232,8 +232,8 @@ static int read_choice(store_reader *r, const char *name, const char *a, const c
     free(s);
     if (which < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return store_fail(err, errlen, "%s: corrupt pictor dataset: attribute '%s' must be '%s' "
-                          "or '%s'", r->path, name, a, b);
+        return err_fail(err, errlen, "%s: corrupt pictor dataset: attribute '%s' must be '%s' "
+                        "or '%s'", r->path, name, a, b);
     }
     return which;
 }
@@ -255,8 +255,8 @@ static int read_options(store_reader *r, char *err, size_t errlen)
     int64_t c = 0;
     if (store_attr_read_i64(r->file, ATTR_CHANNELS, &c) <= 0 || (c != 1 && c != 3)) {
         H5Eclear2(H5E_DEFAULT);
-        return store_fail(err, errlen, "%s: corrupt pictor dataset: attribute '%s' must be 1 or "
-                          "3", r->path, ATTR_CHANNELS);
+        return err_fail(err, errlen, "%s: corrupt pictor dataset: attribute '%s' must be 1 or "
+                        "3", r->path, ATTR_CHANNELS);
     }
     o->channels = (int)c;
     o->annotations = (exists(r, "mask") ? STORE_MASK : 0) |
@@ -322,7 +322,7 @@ static int load_item_arrays(store_reader *r, char *err, size_t errlen)
     r->domains = malloc((n ? n : 1) * sizeof *r->domains);
     r->groups = malloc((n ? n : 1) * sizeof *r->groups);
     if (!r->labels || !r->domains || !r->groups)
-        return store_fail(err, errlen, "%s: out of memory for %zu items", r->path, n);
+        return err_fail(err, errlen, "%s: out of memory for %zu items", r->path, n);
     if (read_rows(r, COL_LABEL, 0, (int64_t)n, H5T_NATIVE_INT32, r->labels, err, errlen) ||
         read_rows(r, COL_DOMAIN, 0, (int64_t)n, H5T_NATIVE_INT32, r->domains, err, errlen) ||
         read_rows(r, COL_GROUP, 0, (int64_t)n, H5T_NATIVE_INT64, r->groups, err, errlen))
@@ -377,9 +377,9 @@ static int open_columns(store_reader *r, char *err, size_t errlen)
     int64_t count = 0;
     if (store_attr_read_i64(r->file, ATTR_COUNT, &count) <= 0 || count != r->layout.count) {
         H5Eclear2(H5E_DEFAULT);
-        return store_fail(err, errlen, "%s: corrupt pictor dataset: attribute '%s' missing or "
-                          "not equal to the %lld rows of '/label'", r->path, ATTR_COUNT,
-                          (long long)r->layout.count);
+        return err_fail(err, errlen, "%s: corrupt pictor dataset: attribute '%s' missing or "
+                        "not equal to the %lld rows of '/label'", r->path, ATTR_COUNT,
+                        (long long)r->layout.count);
     }
     if (r->layout.o.annotations & STORE_DEPTH) {
         hid_t t = H5Dget_type(r->dset[COL_DEPTH_VALUES]);
@@ -396,7 +396,7 @@ static int open_file(store_reader *r, char *err, size_t errlen)
     if (is <= 0) {
         if (is < 0)
             return store_fail_h5(err, errlen, "%s: cannot read the file", r->path);
-        return store_fail(err, errlen, "%s: not an HDF5 file (no HDF5 signature)", r->path);
+        return err_fail(err, errlen, "%s: not an HDF5 file (no HDF5 signature)", r->path);
     }
     r->file = H5Fopen(r->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (r->file < 0)
@@ -443,17 +443,17 @@ store_reader *store_open(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        store_fail(err, errlen, "%s: %s", path, strerror(errno));
+        err_fail(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        store_fail(err, errlen, "%s: not a regular file", path);
+        err_fail(err, errlen, "%s: not a regular file", path);
         return NULL;
     }
     store_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
-        store_fail(err, errlen, "%s: out of memory", path);
+        err_fail(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     r->file = r->dxpl = -1;
@@ -564,7 +564,7 @@ static int fetch_raw(store_reader *r, column_id id, int64_t i, size_t row_bytes,
         nbytes <= 2 * row_bytes + 1024) {
         uint32_t filters = 0;
         if (!(b->bytes = malloc(nbytes)))
-            return store_fail(err, errlen, "%s: out of memory", r->path);
+            return err_fail(err, errlen, "%s: out of memory", r->path);
         if (H5Dread_chunk(r->dset[id], H5P_DEFAULT, off, &filters, b->bytes) < 0)
             return store_fail_h5(err, errlen, "%s: cannot read item %lld of '/%s'", r->path,
                                  (long long)i, STORE_COLUMNS[id].path);
@@ -574,7 +574,7 @@ static int fetch_raw(store_reader *r, column_id id, int64_t i, size_t row_bytes,
     }
     H5Eclear2(H5E_DEFAULT);
     if (!(b->bytes = malloc(row_bytes)))
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     b->len = row_bytes;
     b->deflated = 0;
     return read_rows(r, id, i, 1, H5T_NATIVE_UINT8, b->bytes, err, errlen);
@@ -593,7 +593,7 @@ static int fetch_run(store_reader *r, column_id start_col, column_id count_col, 
         return 0;
     int64_t *starts = malloc((size_t)n * sizeof *starts);
     *counts = malloc((size_t)n * sizeof **counts);
-    int rc = !starts || !*counts ? store_fail(err, errlen, "%s: out of memory", r->path) : 0;
+    int rc = !starts || !*counts ? err_fail(err, errlen, "%s: out of memory", r->path) : 0;
     if (rc == 0)
         rc = read_rows(r, start_col, first, n, H5T_NATIVE_INT64, starts, err, errlen);
     if (rc == 0)
@@ -622,7 +622,7 @@ static int fetch_byte_range(store_reader *r, column_id id, int64_t start, int64_
     if (n == 0)
         return 0;
     if (!(*out = malloc((size_t)n)))
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     return read_rows(r, id, start, n, H5T_NATIVE_UINT8, *out, err, errlen);
 }
 
@@ -664,7 +664,7 @@ static int fetch_instances(store_reader *r, int64_t i, fetched *f, char *err, si
     f->n_inst = (int32_t)n;
     f->inst_class = malloc((size_t)n * sizeof *f->inst_class);
     if (!f->inst_class)
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     int64_t m0 = 0, mlen = 0;
     if (read_rows(r, COL_INST_CLASS, first, n, H5T_NATIVE_INT32, f->inst_class, err, errlen) ||
         fetch_run(r, COL_INST_MASK_START, COL_INST_MASK_COUNT, first, n,
@@ -676,7 +676,7 @@ static int fetch_instances(store_reader *r, int64_t i, fetched *f, char *err, si
                   &f->vcount, &v0, &f->n_vert, err, errlen))
         return -1;
     if (f->n_vert > 0 && !(f->vxy = malloc((size_t)f->n_vert * 2 * sizeof(float))))
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     return read_rows(r, COL_VERTEX_XY, v0, f->n_vert, H5T_NATIVE_FLOAT, f->vxy, err, errlen);
 }
 
@@ -690,7 +690,7 @@ static int fetch_points(store_reader *r, int64_t i, fetched *f, char *err, size_
     if (rc || n == 0)
         return rc;
     if (n > INT32_MAX / 2 || !(f->points = malloc((size_t)n * 2 * sizeof(float))))
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     f->n_points = (int32_t)n;
     return read_rows(r, COL_PT_XY, first, n, H5T_NATIVE_FLOAT, f->points, err, errlen);
 }
@@ -706,7 +706,7 @@ static int fetch_depth(store_reader *r, int64_t i, fetched *f, char *err, size_t
         return corrupt(r, COL_DEPTH_START, err, errlen, "a depth map ends past '/depth/values'");
     size_t esize = r->depth_f16 ? 2 : 4;
     if (!(f->depth = malloc((size_t)n * esize)))
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     hid_t mt = r->depth_f16 ? store_types_get()->f16 : H5T_NATIVE_FLOAT;
     return read_rows(r, COL_DEPTH_VALUES, start, n, mt, f->depth, err, errlen);
 }
@@ -748,7 +748,7 @@ static int raw_pixels(blob *b, size_t n, uint8_t **out, char *msg, size_t msglen
 {
     if (!b->deflated) {
         if (b->len != n)
-            return store_fail(msg, msglen, "raw chunk has %zu bytes, expected %zu", b->len, n);
+            return err_fail(msg, msglen, "raw chunk has %zu bytes, expected %zu", b->len, n);
         *out = b->bytes;
         b->bytes = NULL;
         return 0;
@@ -756,11 +756,11 @@ static int raw_pixels(blob *b, size_t n, uint8_t **out, char *msg, size_t msglen
     uint8_t *px = malloc(n);
     uLongf got = (uLongf)n;
     if (!px)
-        return store_fail(msg, msglen, "out of memory");
+        return err_fail(msg, msglen, "out of memory");
     int zr = uncompress(px, &got, b->bytes, (uLong)b->len);
     if (zr != Z_OK || got != n) {
         free(px);
-        return store_fail(msg, msglen, "raw chunk does not inflate (zlib %d)", zr);
+        return err_fail(msg, msglen, "raw chunk does not inflate (zlib %d)", zr);
     }
     *out = px;
     return 0;
@@ -779,8 +779,8 @@ static int decode_pixels(const store_reader *r, column_id id, blob *b, int h, in
     if (dh != h || dw != w) {
         free(*out);
         *out = NULL;
-        return store_fail(msg, msglen, "decodes to %dx%d, '/image_shape' says %dx%d", dw, dh, w,
-                          h);
+        return err_fail(msg, msglen, "decodes to %dx%d, '/image_shape' says %dx%d", dw, dh, w,
+                        h);
     }
     return 0;
 }
@@ -791,7 +791,7 @@ static int build_instances(const store_reader *r, fetched *f, sample *s, char *m
     if (f->n_inst == 0)
         return 0;
     if (!(s->instances = calloc((size_t)f->n_inst, sizeof *s->instances)))
-        return store_fail(msg, msglen, "out of memory");
+        return err_fail(msg, msglen, "out of memory");
     s->n_instances = f->n_inst;
     int64_t p = 0, v = 0;
     size_t at = 0;
@@ -804,11 +804,11 @@ static int build_instances(const store_reader *r, fetched *f, sample *s, char *m
             blob b = {f->inst_mask_bytes + at - mlen, mlen, 0};
             char why[400];
             if (decode_pixels(r, COL_INST_MASK, &b, s->h, s->w, 1, &in->mask, why, sizeof why))
-                return store_fail(msg, msglen, "instance %d mask: %s", k, why);
+                return err_fail(msg, msglen, "instance %d mask: %s", k, why);
         }
         int np = f->poly_count[k];
         if (np > 0 && !(in->polygons = calloc((size_t)np, sizeof *in->polygons)))
-            return store_fail(msg, msglen, "out of memory");
+            return err_fail(msg, msglen, "out of memory");
         in->n_polygons = np;
         for (int q = 0; q < np; q++, p++) {
             int nv = f->vcount[p];
@@ -816,7 +816,7 @@ static int build_instances(const store_reader *r, fetched *f, sample *s, char *m
             if (nv == 0)
                 continue;
             if (!(in->polygons[q].xy = malloc((size_t)nv * 2 * sizeof(float))))
-                return store_fail(msg, msglen, "out of memory");
+                return err_fail(msg, msglen, "out of memory");
             memcpy(in->polygons[q].xy, f->vxy + 2 * v, (size_t)nv * 2 * sizeof(float));
             v += nv;
         }
@@ -833,7 +833,7 @@ static int build_depth(const store_reader *r, fetched *f, sample *s, char *msg, 
         return 0;
     }
     if (!(s->depth = malloc(n * sizeof *s->depth)))
-        return store_fail(msg, msglen, "out of memory");
+        return err_fail(msg, msglen, "out of memory");
     const uint16_t *h = f->depth;
     for (size_t k = 0; k < n; k++)
         s->depth[k] = store_f16_to_f32(h[k]);
@@ -850,10 +850,10 @@ static int build_sample(const store_reader *r, unsigned parts, fetched *f, sampl
     char why[400];
     if ((have & STORE_IMAGE) &&
         decode_pixels(r, COL_IMAGE, &f->image, s->h, s->w, s->c, &s->image, why, sizeof why))
-        return store_fail(msg, msglen, "image: %s", why);
+        return err_fail(msg, msglen, "image: %s", why);
     if ((have & STORE_MASK) && (f->mask.len > 0 || is_raw_pixels(r, COL_MASK)) &&
         decode_pixels(r, COL_MASK, &f->mask, s->h, s->w, 1, &s->mask, why, sizeof why))
-        return store_fail(msg, msglen, "mask: %s", why);
+        return err_fail(msg, msglen, "mask: %s", why);
     if (have & STORE_AREA) {
         s->area_ratio = f->area[0];
         s->area_error = f->area[1];
@@ -875,8 +875,8 @@ static int build_sample(const store_reader *r, unsigned parts, fetched *f, sampl
 int store_read(store_reader *r, int64_t i, unsigned parts, sample *out, char *err, size_t errlen)
 {
     if (i < 0 || i >= r->layout.count)
-        return store_fail(err, errlen, "%s: item %lld out of range (%lld items)", r->path,
-                          (long long)i, (long long)r->layout.count);
+        return err_fail(err, errlen, "%s: item %lld out of range (%lld items)", r->path,
+                        (long long)i, (long long)r->layout.count);
     out->index = i;
     out->label = r->labels[i];
     out->domain = r->domains[i];
@@ -890,7 +890,7 @@ int store_read(store_reader *r, int64_t i, unsigned parts, sample *out, char *er
         char msg[512];
         rc = build_sample(r, parts, &f, out, msg, sizeof msg);
         if (rc != 0)
-            store_fail(err, errlen, "%s: item %lld: %s", r->path, (long long)i, msg);
+            err_fail(err, errlen, "%s: item %lld: %s", r->path, (long long)i, msg);
     }
     fetched_free(&f);
     return rc;
@@ -902,8 +902,8 @@ int store_read_image_bytes(store_reader *r, int64_t i, uint8_t **data, size_t *l
     *data = NULL;
     *len = 0;
     if (i < 0 || i >= r->layout.count)
-        return store_fail(err, errlen, "%s: item %lld out of range (%lld items)", r->path,
-                          (long long)i, (long long)r->layout.count);
+        return err_fail(err, errlen, "%s: item %lld out of range (%lld items)", r->path,
+                        (long long)i, (long long)r->layout.count);
     const store_options *o = &r->layout.o;
     size_t row = (size_t)o->height * (size_t)o->width * (size_t)o->channels;
     blob b = {0};
@@ -915,7 +915,7 @@ int store_read_image_bytes(store_reader *r, int64_t i, uint8_t **data, size_t *l
         uint8_t *px = NULL;
         rc = raw_pixels(&b, row, &px, msg, sizeof msg);
         if (rc != 0)
-            store_fail(err, errlen, "%s: item %lld: %s", r->path, (long long)i, msg);
+            err_fail(err, errlen, "%s: item %lld: %s", r->path, (long long)i, msg);
         else
             *data = px, *len = row;
     } else if (rc == 0) {
@@ -931,9 +931,9 @@ int store_image_shapes(store_reader *r, int64_t start, int64_t n, int32_t *hwc, 
                        size_t errlen)
 {
     if (start < 0 || n < 0 || start + n > r->layout.count)
-        return store_fail(err, errlen, "%s: items %lld..%lld out of range (%lld items)", r->path,
-                          (long long)start, (long long)(start + n - 1),
-                          (long long)r->layout.count);
+        return err_fail(err, errlen, "%s: items %lld..%lld out of range (%lld items)", r->path,
+                        (long long)start, (long long)(start + n - 1),
+                        (long long)r->layout.count);
     store_h5_lock();
     int rc = read_rows(r, COL_SHAPE, start, n, H5T_NATIVE_INT32, hwc, err, errlen);
     store_h5_unlock();
@@ -1015,7 +1015,7 @@ int store_summarize(store_reader *r, store_summary *s, char *err, size_t errlen)
     memset(s, 0, sizeof *s);
     void *buf = malloc((size_t)READ_BLOCK * 3 * sizeof(int32_t));
     if (!buf)
-        return store_fail(err, errlen, "%s: out of memory", r->path);
+        return err_fail(err, errlen, "%s: out of memory", r->path);
     int rc = 0;
     store_h5_lock();
     for (int64_t start = 0; rc == 0 && start < r->layout.count; start += READ_BLOCK) {

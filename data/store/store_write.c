@@ -148,7 +148,7 @@ static int column_create(store_writer *w, column_id id, char *err, size_t errlen
     c->cap_rows = cap < 1 ? 1 : cap;
     c->pending = malloc(c->cap_rows * c->row_bytes);
     if (!c->pending)
-        return store_fail(err, errlen, "%s: out of memory", w->path);
+        return err_fail(err, errlen, "%s: out of memory", w->path);
     return 0;
 }
 
@@ -223,17 +223,17 @@ static void columns_close(store_writer *w)
 static int check_options(const char *path, const store_options *o, char *err, size_t errlen)
 {
     if (o->images != STORE_ENCODED && o->images != STORE_RAW)
-        return store_fail(err, errlen, "%s: unknown image storage %d", path, (int)o->images);
+        return err_fail(err, errlen, "%s: unknown image storage %d", path, (int)o->images);
     if (o->channels != 1 && o->channels != 3)
-        return store_fail(err, errlen, "%s: channels must be 1 or 3, got %d", path, o->channels);
+        return err_fail(err, errlen, "%s: channels must be 1 or 3, got %d", path, o->channels);
     if (o->images == STORE_RAW && (o->height <= 0 || o->width <= 0))
-        return store_fail(err, errlen, "%s: raw images need a size, got %dx%d", path, o->width,
-                          o->height);
+        return err_fail(err, errlen, "%s: raw images need a size, got %dx%d", path, o->width,
+                        o->height);
     if (o->annotations & ~(unsigned)(STORE_MASK | STORE_INSTANCES | STORE_POINTS | STORE_AREA |
                                      STORE_DEPTH))
-        return store_fail(err, errlen, "%s: unknown annotation flags 0x%x", path, o->annotations);
+        return err_fail(err, errlen, "%s: unknown annotation flags 0x%x", path, o->annotations);
     if ((o->annotations & STORE_MASK) && o->masks == STORE_RAW && o->images != STORE_RAW)
-        return store_fail(err, errlen, "%s: raw masks need raw images (a fixed size)", path);
+        return err_fail(err, errlen, "%s: raw masks need raw images (a fixed size)", path);
     return 0;
 }
 
@@ -315,7 +315,7 @@ store_writer *store_create(const char *path, const store_options *o, char *err, 
     if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(n))) {
         if (w)
             writer_free(w);
-        store_fail(err, errlen, "%s: out of memory", path);
+        err_fail(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
@@ -349,10 +349,10 @@ static int write_names(store_writer *w, const char *ds, const char *const *names
                        char *err, size_t errlen)
 {
     if (n < 0 || (n > 0 && !names))
-        return store_fail(err, errlen, "%s: bad name list for '/%s'", w->path, ds);
+        return err_fail(err, errlen, "%s: bad name list for '/%s'", w->path, ds);
     for (int k = 0; k < n; k++)
         if (!names[k])
-            return store_fail(err, errlen, "%s: name %d of '/%s' is NULL", w->path, k, ds);
+            return err_fail(err, errlen, "%s: name %d of '/%s' is NULL", w->path, k, ds);
     store_h5_lock();
     hsize_t dims[1] = {(hsize_t)n};
     hid_t space = H5Screate_simple(1, dims, NULL);
@@ -374,7 +374,7 @@ int store_set_class_names(store_writer *w, const char *const *names, int n, char
                           size_t errlen)
 {
     if (w->n_classes >= 0)
-        return store_fail(err, errlen, "%s: class names set twice", w->path);
+        return err_fail(err, errlen, "%s: class names set twice", w->path);
     if (write_names(w, DS_CLASS_NAMES, names, n, err, errlen))
         return -1;
     w->n_classes = n;
@@ -385,7 +385,7 @@ int store_set_domain_names(store_writer *w, const char *const *names, int n, cha
                            size_t errlen)
 {
     if (w->n_domains >= 0)
-        return store_fail(err, errlen, "%s: domain names set twice", w->path);
+        return err_fail(err, errlen, "%s: domain names set twice", w->path);
     if (write_names(w, DS_DOMAIN_NAMES, names, n, err, errlen))
         return -1;
     w->n_domains = n;
@@ -423,13 +423,13 @@ static int check_geometry(const sample *s, char *err, size_t errlen)
     for (int k = 0; k < s->n_instances; k++) {
         const instance *in = &s->instances[k];
         if (in->n_polygons < 0 || (in->n_polygons > 0 && !in->polygons))
-            return store_fail(err, errlen, "instance %d has a bad polygon list", k);
+            return err_fail(err, errlen, "instance %d has a bad polygon list", k);
         for (int p = 0; p < in->n_polygons; p++)
             if (in->polygons[p].n < 0 || (in->polygons[p].n > 0 && !in->polygons[p].xy))
-                return store_fail(err, errlen, "instance %d polygon %d has no points", k, p);
+                return err_fail(err, errlen, "instance %d polygon %d has no points", k, p);
     }
     if (s->n_points < 0 || (s->n_points > 0 && !s->points))
-        return store_fail(err, errlen, "bad point list (%d points)", s->n_points);
+        return err_fail(err, errlen, "bad point list (%d points)", s->n_points);
     return 0;
 }
 
@@ -445,29 +445,29 @@ static int check_declared(const store_writer *w, const sample *s, char *err, siz
                         : s->depth && !(a & STORE_DEPTH) ? "a depth map"
                                                           : NULL;
     if (extra)
-        return store_fail(err, errlen, "the sample has %s but the dataset was created without",
-                          extra);
+        return err_fail(err, errlen, "the sample has %s but the dataset was created without",
+                        extra);
     if ((a & STORE_MASK) && w->o.masks == STORE_RAW && !s->mask)
-        return store_fail(err, errlen, "the dataset stores raw masks: every item needs a mask");
+        return err_fail(err, errlen, "the dataset stores raw masks: every item needs a mask");
     return 0;
 }
 
 static int check_sample(const store_writer *w, const sample *s, char *err, size_t errlen)
 {
     if (s->h <= 0 || s->w <= 0 || (int64_t)s->h * s->w > IMAGE_MAX_PIXELS)
-        return store_fail(err, errlen, "bad image size %dx%d", s->w, s->h);
+        return err_fail(err, errlen, "bad image size %dx%d", s->w, s->h);
     if (s->c != w->o.channels)
-        return store_fail(err, errlen, "image has %d channels, the dataset %d", s->c,
-                          w->o.channels);
+        return err_fail(err, errlen, "image has %d channels, the dataset %d", s->c,
+                        w->o.channels);
     if (w->o.images == STORE_RAW && (s->h != w->o.height || s->w != w->o.width))
-        return store_fail(err, errlen, "image is %dx%d, the dataset's raw images %dx%d", s->w,
-                          s->h, w->o.width, w->o.height);
+        return err_fail(err, errlen, "image is %dx%d, the dataset's raw images %dx%d", s->w,
+                        s->h, w->o.width, w->o.height);
     if (s->label < -1 || (w->n_classes >= 0 && s->label >= w->n_classes))
-        return store_fail(err, errlen, "label %d out of range", (int)s->label);
+        return err_fail(err, errlen, "label %d out of range", (int)s->label);
     if (s->domain < -1 || (w->n_domains >= 0 && s->domain >= w->n_domains))
-        return store_fail(err, errlen, "domain %d out of range", (int)s->domain);
+        return err_fail(err, errlen, "domain %d out of range", (int)s->domain);
     if (s->n_instances < 0 || (s->n_instances > 0 && !s->instances))
-        return store_fail(err, errlen, "bad instance list (%d instances)", s->n_instances);
+        return err_fail(err, errlen, "bad instance list (%d instances)", s->n_instances);
     if (check_declared(w, s, err, errlen) || check_geometry(s, err, errlen))
         return -1;
     return 0;
@@ -484,7 +484,7 @@ static int prepare_masks(const store_writer *w, const sample *s, prepared *p, ch
     p->inst_mask = calloc((size_t)s->n_instances, sizeof *p->inst_mask);
     p->inst_mask_len = calloc((size_t)s->n_instances, sizeof *p->inst_mask_len);
     if (!p->inst_mask || !p->inst_mask_len)
-        return store_fail(err, errlen, "out of memory");
+        return err_fail(err, errlen, "out of memory");
     p->n_inst = s->n_instances;
     for (int k = 0; k < s->n_instances; k++)
         if (s->instances[k].mask && image_encode_png(s->instances[k].mask, s->h, s->w, 1,
@@ -501,24 +501,24 @@ static int prepare(const store_writer *w, const sample *s, const void *encoded, 
     if (w->o.images == STORE_ENCODED) {
         if (encoded) {
             if (!(p->image = malloc(len ? len : 1)))
-                return store_fail(err, errlen, "out of memory");
+                return err_fail(err, errlen, "out of memory");
             memcpy(p->image, encoded, len);
             p->image_len = len;
         } else if (!s->image) {
-            return store_fail(err, errlen, "the sample has no image");
+            return err_fail(err, errlen, "the sample has no image");
         } else if (image_encode_png(s->image, s->h, s->w, s->c, &p->image, &p->image_len, err,
                                     errlen)) {
             return -1;
         }
     } else if (!s->image) {
-        return store_fail(err, errlen, "the sample has no image");
+        return err_fail(err, errlen, "the sample has no image");
     }
     if (prepare_masks(w, s, p, err, errlen))
         return -1;
     if ((w->o.annotations & STORE_DEPTH) && s->depth && w->o.depth == STORE_DEPTH_F16) {
         size_t n = (size_t)s->h * (size_t)s->w;
         if (!(p->depth16 = malloc(n * sizeof *p->depth16)))
-            return store_fail(err, errlen, "out of memory");
+            return err_fail(err, errlen, "out of memory");
         for (size_t i = 0; i < n; i++)
             p->depth16[i] = store_f32_to_f16(s->depth[i]);
     }
@@ -533,8 +533,8 @@ static int push_bytes(store_writer *w, column_id bytes, col_level level, const u
     int64_t start = w->rows[level];
     int32_t count = (int32_t)len;
     if (len > INT32_MAX)
-        return store_fail(err, errlen, "%s: an encoded file of %zu bytes is too large", w->path,
-                          len);
+        return err_fail(err, errlen, "%s: an encoded file of %zu bytes is too large", w->path,
+                        len);
     if (column_push(w, bytes + 1, &start, 1, err, errlen) || /* the _START column */
         column_push(w, bytes + 2, &count, 1, err, errlen) || /* the _COUNT column */
         column_push(w, bytes, data, len, err, errlen))
@@ -642,13 +642,13 @@ static int append(store_writer *w, const sample *s, const void *encoded, size_t 
 {
     char msg[512];
     if (w->failed)
-        return store_fail(err, errlen, "%s: an earlier write failed; abort the dataset", w->path);
+        return err_fail(err, errlen, "%s: an earlier write failed; abort the dataset", w->path);
     prepared p;
     memset(&p, 0, sizeof p);
     if (check_sample(w, s, msg, sizeof msg) || prepare(w, s, encoded, len, &p, msg, sizeof msg)) {
         prepared_free(&p);
-        return store_fail(err, errlen, "%s: item %lld: %s", w->path,
-                          (long long)w->rows[LVL_ITEM], msg);
+        return err_fail(err, errlen, "%s: item %lld: %s", w->path,
+                        (long long)w->rows[LVL_ITEM], msg);
     }
     store_h5_lock();
     int rc = push_item(w, s, &p, err, errlen);
@@ -668,11 +668,11 @@ int store_append_encoded(store_writer *w, const sample *s, const void *image, si
                          char *err, size_t errlen)
 {
     if (w->o.images != STORE_ENCODED)
-        return store_fail(err, errlen, "%s: the dataset stores raw images, not encoded ones",
-                          w->path);
+        return err_fail(err, errlen, "%s: the dataset stores raw images, not encoded ones",
+                        w->path);
     if (!image || image_detect(image, len) == IMAGE_UNKNOWN)
-        return store_fail(err, errlen, "%s: item %lld: not a JPEG or PNG image", w->path,
-                          (long long)w->rows[LVL_ITEM]);
+        return err_fail(err, errlen, "%s: item %lld: not a JPEG or PNG image", w->path,
+                        (long long)w->rows[LVL_ITEM]);
     return append(w, s, image, len, err, errlen);
 }
 
@@ -702,21 +702,21 @@ static int finish_file(store_writer *w, const char *source_time, char *err, size
 static int check_ranges(const store_writer *w, char *err, size_t errlen)
 {
     if (w->n_classes >= 0 && w->max_label >= w->n_classes)
-        return store_fail(err, errlen, "%s: label %d but only %d class names", w->path,
-                          (int)w->max_label, w->n_classes);
+        return err_fail(err, errlen, "%s: label %d but only %d class names", w->path,
+                        (int)w->max_label, w->n_classes);
     if (w->n_domains >= 0 && w->max_domain >= w->n_domains)
-        return store_fail(err, errlen, "%s: domain %d but only %d domain names", w->path,
-                          (int)w->max_domain, w->n_domains);
+        return err_fail(err, errlen, "%s: domain %d but only %d domain names", w->path,
+                        (int)w->max_domain, w->n_domains);
     return 0;
 }
 
 int store_commit(store_writer *w, char *err, size_t errlen)
 {
     if (!w)
-        return store_fail(err, errlen, "no dataset to commit");
+        return err_fail(err, errlen, "no dataset to commit");
     if (w->failed || check_ranges(w, err, errlen)) {
         if (w->failed)
-            store_fail(err, errlen, "%s: an earlier write failed; nothing written", w->path);
+            err_fail(err, errlen, "%s: an earlier write failed; nothing written", w->path);
         store_abort(w);
         return -1;
     }
