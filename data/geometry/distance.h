@@ -25,7 +25,13 @@
  * SEEDS: a pixel is a seed when its byte is non-zero; the distance at a seed is 0. With no seed
  * at all every output is +INFINITY (the caller decides what "no seed" means; compare with
  * isinf()). Sizes 1 x N and N x 1 are allowed. Pixels are unit squares: distances are in pixels,
- * rows and columns equally spaced (no anisotropic sampling).
+ * rows and columns equally spaced (no anisotropic sampling). Outside the image is not a seed; to
+ * make it one (as RITM's click simulation pads its error mask with background before its
+ * distance transform), transform an (h + 2) x (w + 2) image whose one-pixel frame is seed and
+ * keep its interior.
+ *
+ * Cost measured: 14 ms for a 512 x 512 image (scipy.ndimage.distance_transform_edt: 45 ms, same
+ * machine and moment, 2 shared cores).
  *
  * Thread-safe (no shared state). Functions return 0, or -1 on bad arguments (NULL buffers,
  * h or w < 1, h * w overflowing) or out of memory; out is then unspecified. out must not alias
