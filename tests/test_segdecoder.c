@@ -4,8 +4,8 @@
  * (70x54), the parameter count, names and order; parity with the PyTorch re-implementation
  * tests/reference/segdecoder_ref.py over torchvision's resnet18 / mobilenet_v3_small at output
  * strides 1, 2 and 4 (pictor's weights load there strictly and give the same features, logits,
- * loss, gradients and BatchNorm buffers); refused configurations and inputs with their messages;
- * and a few SGD steps on a tiny synthetic foreground task lowering the loss.
+ * loss, gradients and BatchNorm buffers); the ResNet freezing options reaching the backbone only;
+ * refused configurations and inputs with their messages; and a few SGD steps on a tiny synthetic foreground task lowering the loss.
  */
 #include <criterion/criterion.h>
 #include <math.h>

@@ -36,6 +36,8 @@
  *                      (576 / 960 channels) at stride 32.
  *   head               1x1 conv with bias, feature_channels -> out_channels (logits), PyTorch's
  *                      default Conv2d init
+ * A ResNet backbone takes resnet.h's frozen_stages and norm_eval (mmdet's semantics, for
+ * pretrained weights and small batches); MobileNetV3 has no such options.
  * Outputs for an [N, 3, H, W] input: features [N, feature_channels, ceil(H / s), ceil(W / s)] and
  * logits [N, out_channels, same size], s the output stride (exact H, W at stride 1).
  */
