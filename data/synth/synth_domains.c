@@ -2,9 +2,10 @@
  * synth_domains.c - see synth_domains.h: Fashion-MNIST rendered as photo, hand drawing and
  * cartoon, with the silhouette as the salient-region mask.
  *
- * Layout of this file: small image helpers (upscale, blur, components, silhouette), contour
- * tracing and edge chains, a stroke rasteriser (anti-aliased capsules, darkest wins), the three
- * renderers, and the import loop with its preview.
+ * Layout of this file: small image helpers (upscale, blur, silhouette), contours as pixel chains
+ * and edge chains, a stroke rasteriser (anti-aliased capsules, darkest wins), the three
+ * renderers, and the import loop with its preview. Components and contour tracing are
+ * geometry/contour.h's.
  */
 #include "synth/synth_domains.h"
 
@@ -18,6 +19,7 @@
 #include "base/err.h"
 #include "codec/idx.h"
 #include "codec/image.h"
+#include "geometry/contour.h"
 #include "import/import_internal.h"
 #include "base/rng.h"
 #include "curate/sketch_filter.h"
@@ -78,66 +80,30 @@ static void blur121(float *img, float *tmp, int n)
 static const int DX8[8] = {1, 1, 0, -1, -1, -1, 0, 1}; /* E SE S SW W NW N NE: clockwise */
 static const int DY8[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 
-/* Label the 8-connected components of mask (non-zero) into lab (0 = background, 1..k);
- * first[k-1] gets the raster-first pixel of component k and area[k-1] its size when those are
- * not NULL (arrays of w*h entries at most). Returns k, or -1 on out of memory. */
-static int label_components(const uint8_t *mask, int w, int h, int *lab, int *first, int *area)
-{
-    size_t n = (size_t)w * h;
-    int *stack = malloc(n * sizeof *stack);
-    if (!stack)
-        return -1;
-    memset(lab, 0, n * sizeof *lab);
-    int k = 0;
-    for (size_t p = 0; p < n; p++) {
-        if (!mask[p] || lab[p])
-            continue;
-        k++;
-        int top = 0, count = 0;
-        stack[top++] = (int)p;
-        lab[p] = k;
-        while (top > 0) {
-            int q = stack[--top], qx = q % w, qy = q / w;
-            count++;
-            for (int d = 0; d < 8; d++) {
-                int nx = qx + DX8[d], ny = qy + DY8[d];
-                if (nx < 0 || ny < 0 || nx >= w || ny >= h)
-                    continue;
-                int m = ny * w + nx;
-                if (mask[m] && !lab[m]) {
-                    lab[m] = k;
-                    stack[top++] = m;
-                }
-            }
-        }
-        if (first)
-            first[k - 1] = (int)p;
-        if (area)
-            area[k - 1] = count;
-    }
-    free(stack);
-    return k;
-}
-
 int synth_silhouette(const uint8_t *grey, int n, uint8_t *mask)
 {
     size_t np = (size_t)n * n;
-    int *lab = malloc(np * sizeof *lab), *area = malloc(np * sizeof *area);
+    int32_t *lab = malloc(np * sizeof *lab);
     int *stack = malloc(np * sizeof *stack);
     uint8_t *seen = calloc(np, 1);
-    if (!lab || !area || !stack || !seen) {
-        free(lab), free(area), free(stack), free(seen);
+    contour_component *comp = NULL;
+    if (!lab || !stack || !seen) {
+        free(lab), free(stack), free(seen);
         return -1;
     }
     for (size_t p = 0; p < np; p++)
         mask[p] = grey[p] > SYNTH_MASK_THRESHOLD;
     /* drop specks */
-    int k = label_components(mask, n, n, lab, NULL, area);
-    int min_area = (int)(np / 400) > 2 ? (int)(np / 400) : 2;
-    if (k > 0)
-        for (size_t p = 0; p < np; p++)
-            if (lab[p] && area[lab[p] - 1] < min_area)
-                mask[p] = 0;
+    int k = contour_components(mask, n, n, NULL, lab, &comp);
+    if (k < 0) {
+        free(lab), free(stack), free(seen);
+        return -1;
+    }
+    int64_t min_area = (int64_t)(np / 400) > 2 ? (int64_t)(np / 400) : 2;
+    for (size_t p = 0; p < np; p++)
+        if (lab[p] && comp[lab[p] - 1].pixels < min_area)
+            mask[p] = 0;
+    free(comp);
     /* fill holes: background 4-connected to the frame stays background */
     int top = 0;
     for (int i = 0; i < n; i++) {
@@ -164,7 +130,7 @@ int synth_silhouette(const uint8_t *grey, int n, uint8_t *mask)
     }
     for (size_t p = 0; p < np; p++)
         mask[p] = !seen[p];
-    free(lab), free(area), free(stack), free(seen);
+    free(lab), free(stack), free(seen);
     return 0;
 }
 
@@ -175,90 +141,71 @@ static int in_mask(const uint8_t *mask, int w, int h, int x, int y)
     return x >= 0 && y >= 0 && x < w && y < h && mask[y * w + x];
 }
 
-static int dir_of(int dx, int dy)
+/* Append pixel (x, y) to the chain unless it repeats the last one. */
+static void chain_push(synth_contour *c, int x, int y)
 {
-    for (int d = 0; d < 8; d++)
-        if (DX8[d] == dx && DY8[d] == dy)
-            return d;
-    return 4;
+    if (c->n > 0 && c->xy[2 * c->n - 2] == x && c->xy[2 * c->n - 1] == y)
+        return;
+    c->xy[2 * c->n] = x, c->xy[2 * c->n + 1] = y, c->n++;
 }
 
-/* Moore neighbour tracing of the component whose raster-first pixel is start. */
-static int trace_one(const uint8_t *mask, int w, int h, int start, synth_contour *c)
+/* The boundary pixels along a traced outer contour (contour.h: pixel-edge vertices, clockwise on
+ * screen, the component on the right-hand side), in order: each unit edge contributes the pixel
+ * on its right (east: the pixel below it, south: the one to its left, west: above, north: to its
+ * right), repeats in a row are dropped, and so is a return to the start at the end. This is the
+ * chain Moore neighbour tracing gives: a pixel reached only through a corner is visited once per
+ * pass, a one-pixel-wide part is walked there and back, a single pixel is a chain of one. */
+static int boundary_chain(const polygon *poly, synth_contour *c)
 {
-    int cap = 64, n = 0;
-    int *xy = malloc((size_t)cap * 2 * sizeof *xy);
-    if (!xy)
-        return -1;
-    int sx = start % w, sy = start / w, cx = sx, cy = sy;
-    int back = 4; /* the west neighbour of the raster-first pixel is background */
-    int second_x = -1, second_y = -1;
-    xy[n * 2] = cx, xy[n * 2 + 1] = cy, n++;
-    long limit = 4L * w * h + 16;
-    for (long step = 0; step < limit; step++) {
-        int found = -1;
-        for (int k = 1; k <= 8; k++) {
-            int d = (back + k) % 8;
-            if (in_mask(mask, w, h, cx + DX8[d], cy + DY8[d])) {
-                found = d;
-                break;
-            }
-        }
-        if (found < 0)
-            break; /* a single pixel */
-        int nx = cx + DX8[found], ny = cy + DY8[found];
-        if (step == 0) {
-            second_x = nx, second_y = ny;
-        } else if (cx == sx && cy == sy && nx == second_x && ny == second_y) {
-            n--; /* the start pixel was appended again on arrival */
-            break;
-        }
-        int pd = (found + 7) % 8;
-        int px = cx + DX8[pd], py = cy + DY8[pd];
-        back = dir_of(px - nx, py - ny);
-        cx = nx, cy = ny;
-        if (n == cap) {
-            int *v = realloc(xy, (size_t)cap * 4 * sizeof *v);
-            if (!v) {
-                free(xy);
-                return -1;
-            }
-            xy = v, cap *= 2;
-        }
-        xy[n * 2] = cx, xy[n * 2 + 1] = cy, n++;
+    int64_t steps = 0;
+    for (int i = 0; i < poly->n; i++) {
+        int j = (i + 1) % poly->n;
+        steps += (int64_t)(fabsf(poly->xy[2 * j] - poly->xy[2 * i]) +
+                           fabsf(poly->xy[2 * j + 1] - poly->xy[2 * i + 1]));
     }
-    c->n = n > 0 ? n : 1;
-    c->xy = xy;
+    c->n = 0;
+    c->xy = malloc((size_t)(steps > 0 ? steps : 1) * 2 * sizeof *c->xy);
+    if (!c->xy)
+        return -1;
+    for (int i = 0; i < poly->n; i++) {
+        int j = (i + 1) % poly->n;
+        int x = (int)poly->xy[2 * i], y = (int)poly->xy[2 * i + 1];
+        int x1 = (int)poly->xy[2 * j], y1 = (int)poly->xy[2 * j + 1];
+        int dx = (x1 > x) - (x1 < x), dy = (y1 > y) - (y1 < y);
+        for (; x != x1 || y != y1; x += dx, y += dy)
+            chain_push(c, dx > 0 ? x : dx < 0 ? x - 1 : dy > 0 ? x - 1 : x,
+                       dx > 0 ? y : dx < 0 ? y - 1 : dy > 0 ? y : y - 1);
+    }
+    while (c->n > 1 && c->xy[2 * c->n - 2] == c->xy[0] && c->xy[2 * c->n - 1] == c->xy[1])
+        c->n--;
     return 0;
 }
 
 int synth_trace_contours(const uint8_t *mask, int w, int h, synth_contour **out)
 {
     *out = NULL;
-    size_t np = (size_t)w * h;
-    int *lab = malloc(np * sizeof *lab), *first = malloc(np * sizeof *first);
-    if (!lab || !first) {
-        free(lab), free(first);
-        return -1;
-    }
-    int k = label_components(mask, w, h, lab, first, NULL);
-    free(lab);
-    if (k <= 0) {
-        free(first);
+    contour_component *comp = NULL;
+    int k = contour_components(mask, h, w, NULL, NULL, &comp);
+    if (k <= 0)
         return k;
-    }
     synth_contour *c = calloc((size_t)k, sizeof *c);
     if (!c) {
-        free(first);
+        free(comp);
         return -1;
     }
-    for (int i = 0; i < k; i++)
-        if (trace_one(mask, w, h, first[i], &c[i])) {
-            synth_contours_free(c, i);
-            free(first);
+    for (int i = 0; i < k; i++) {
+        polygon poly = {0, NULL};
+        int rc = contour_trace_outer(mask, h, w, comp[i].first_x, comp[i].first_y, &poly);
+        if (!rc)
+            rc = boundary_chain(&poly, &c[i]);
+        free(poly.xy);
+        if (rc) {
+            synth_contours_free(c, i + 1);
+            free(comp);
             return -1;
         }
-    free(first);
+    }
+    free(comp);
     *out = c;
     return k;
 }
