@@ -1,6 +1,7 @@
 /* augment.c - see augment.h: geometric ops that move every annotation with the image, photometric
  * ops on the image, and the configured pipeline. Plain C on u8/float buffers, no libtorch. */
 #include "pipeline/augment.h"
+#include "pipeline/dense_augment.h"
 #include "base/err.h"
 
 #include <math.h>
@@ -11,15 +12,18 @@
 
 /* ---------------------------------------------------------------- the planes of a sample */
 
-/* Every per-pixel buffer of a sample: where it lives, its bytes per pixel, how to resample it. */
-typedef enum { PLANE_IMAGE, PLANE_LABELS, PLANE_FLOAT } plane_kind;
-
+/* Every per-pixel buffer of a sample: where it lives, its channels, what it holds. */
 typedef struct {
     void **buf;
-    size_t px_bytes;
     int channels;
-    plane_kind kind;
+    aug_plane_kind kind;
 } plane;
+
+static size_t plane_px_bytes(aug_plane_kind kind, int channels)
+{
+    size_t elem = kind == AUG_PLANE_DEPTH || kind == AUG_PLANE_SCORES ? sizeof(float) : 1;
+    return elem * (size_t)channels;
+}
 
 /* Lists the non-NULL planes of s into *out (malloc'ed; caller frees). Returns the count, -1 OOM. */
 static int list_planes(sample *s, plane **out)
@@ -29,14 +33,14 @@ static int list_planes(sample *s, plane **out)
     if (!p)
         return -1;
     if (s->image)
-        p[n++] = (plane){(void **)&s->image, (size_t)s->c, s->c, PLANE_IMAGE};
+        p[n++] = (plane){(void **)&s->image, s->c, AUG_PLANE_IMAGE};
     if (s->mask)
-        p[n++] = (plane){(void **)&s->mask, 1, 1, PLANE_LABELS};
+        p[n++] = (plane){(void **)&s->mask, 1, AUG_PLANE_MASK};
     for (int i = 0; i < s->n_instances; i++)
         if (s->instances[i].mask)
-            p[n++] = (plane){(void **)&s->instances[i].mask, 1, 1, PLANE_LABELS};
+            p[n++] = (plane){(void **)&s->instances[i].mask, 1, AUG_PLANE_INSTANCE};
     if (s->depth)
-        p[n++] = (plane){(void **)&s->depth, sizeof(float), 1, PLANE_FLOAT};
+        p[n++] = (plane){(void **)&s->depth, 1, AUG_PLANE_DEPTH};
     *out = p;
     return n;
 }
@@ -106,31 +110,49 @@ static void *remap_plane(const void *src, int sw, size_t px, const pixel_map *m)
     return dst;
 }
 
-/* Apply m to every plane and coordinate of s: all new buffers first, so on OOM s is unchanged. */
-static int apply_pixel_map(sample *s, const pixel_map *m, const char *op, char *err, size_t errlen)
+/* See augment.h: every plane through fn (all new buffers first, so on OOM s is unchanged), then
+ * the coordinates through xy. */
+int aug_transform(sample *s, int out_h, int out_w, aug_resample_fn fn, void *ctx,
+                  const double xy[6], const char *op, char *err, size_t errlen)
 {
     plane *planes;
     int n = list_planes(s, &planes);
     void **fresh = n >= 0 ? calloc((size_t)n + 1, sizeof *fresh) : NULL;
     int ok = fresh != NULL;
     for (int i = 0; ok && i < n; i++)
-        ok = (fresh[i] = remap_plane(*planes[i].buf, s->w, planes[i].px_bytes, m)) != NULL;
+        ok = (fresh[i] = fn(ctx, *planes[i].buf, s->h, s->w, planes[i].channels, planes[i].kind,
+                            out_h, out_w)) != NULL;
     if (!ok) {
         if (fresh)
             free_all(fresh, n);
         free(fresh);
         if (n >= 0)
             free(planes);
-        err_fail(err, errlen, "%s: out of memory for a %dx%d sample", op, s->h, s->w);
+        err_fail(err, errlen, "%s: out of memory for a %dx%d sample (to %dx%d)", op, s->h, s->w,
+                 out_h, out_w);
         return -1;
     }
     commit_planes(planes, fresh, n);
     free(fresh);
     free(planes);
-    map_coords(s, m->xy);
-    s->h = m->out_h;
-    s->w = m->out_w;
+    map_coords(s, xy);
+    s->h = out_h;
+    s->w = out_w;
     return 0;
+}
+
+static void *remap_resampler(void *ctx, const void *src, int h, int w, int channels,
+                             aug_plane_kind kind, int out_h, int out_w)
+{
+    (void)h, (void)out_h, (void)out_w;
+    return remap_plane(src, w, plane_px_bytes(kind, channels), ctx);
+}
+
+/* Apply m to every plane and coordinate of s. */
+static int apply_pixel_map(sample *s, const pixel_map *m, const char *op, char *err, size_t errlen)
+{
+    return aug_transform(s, m->out_h, m->out_w, remap_resampler, (void *)m, m->xy, op, err,
+                         errlen);
 }
 
 int aug_hflip(sample *s, char *err, size_t errlen)
@@ -215,28 +237,40 @@ static uint8_t to_u8(float v)
     return (uint8_t)(v + 0.5f);
 }
 
-static void *resize_bilinear_u8(const uint8_t *src, int ih, int iw, int c, int oh, int ow)
+/* Bilinear resize of a u8 (rounded, clamped) or, with is_float, a float plane of c channels. */
+static void *resize_bilinear(const void *src, int ih, int iw, int c, int oh, int ow, int is_float)
 {
     axis_taps ty = {0}, tx = {0};
-    uint8_t *dst = malloc((size_t)oh * (size_t)ow * (size_t)c);
+    size_t elem = is_float ? sizeof(float) : 1;
+    void *dst = malloc((size_t)oh * (size_t)ow * (size_t)c * elem);
     if (!dst || taps_init(&ty, ih, oh) || taps_init(&tx, iw, ow)) {
         free(dst);
         taps_free(&ty);
         taps_free(&tx);
         return NULL;
     }
+    const uint8_t *su = src;
+    const float *sf = src;
+    size_t row = (size_t)iw * (size_t)c;
     for (int i = 0; i < oh; i++) {
-        const uint8_t *r0 = src + (size_t)ty.lo[i] * (size_t)iw * (size_t)c;
-        const uint8_t *r1 = src + (size_t)ty.hi[i] * (size_t)iw * (size_t)c;
+        size_t r0 = (size_t)ty.lo[i] * row, r1 = (size_t)ty.hi[i] * row;
         float wy = ty.w[i];
         for (int j = 0; j < ow; j++) {
             size_t a = (size_t)tx.lo[j] * (size_t)c, b = (size_t)tx.hi[j] * (size_t)c;
             float wx = tx.w[j];
-            for (int k = 0; k < c; k++) {
-                float top = r0[a + k] + wx * (r0[b + k] - r0[a + k]);
-                float bot = r1[a + k] + wx * (r1[b + k] - r1[a + k]);
-                dst[((size_t)i * (size_t)ow + (size_t)j) * (size_t)c + (size_t)k] =
-                    to_u8(top + wy * (bot - top));
+            size_t o = ((size_t)i * (size_t)ow + (size_t)j) * (size_t)c;
+            for (size_t k = 0; k < (size_t)c; k++) {
+                float p00 = is_float ? sf[r0 + a + k] : su[r0 + a + k];
+                float p01 = is_float ? sf[r0 + b + k] : su[r0 + b + k];
+                float p10 = is_float ? sf[r1 + a + k] : su[r1 + a + k];
+                float p11 = is_float ? sf[r1 + b + k] : su[r1 + b + k];
+                float top = p00 + wx * (p01 - p00);
+                float bot = p10 + wx * (p11 - p10);
+                float v = top + wy * (bot - top);
+                if (is_float)
+                    ((float *)dst)[o + k] = v;
+                else
+                    ((uint8_t *)dst)[o + k] = to_u8(v);
             }
         }
     }
@@ -269,6 +303,21 @@ static void *resize_nearest(const void *src, int ih, int iw, size_t px, int oh, 
     return dst;
 }
 
+void *aug_resize_plane(const void *src, int h, int w, int channels, aug_plane_kind kind,
+                       int out_h, int out_w)
+{
+    if (kind == AUG_PLANE_IMAGE || kind == AUG_PLANE_SCORES)
+        return resize_bilinear(src, h, w, channels, out_h, out_w, kind == AUG_PLANE_SCORES);
+    return resize_nearest(src, h, w, plane_px_bytes(kind, channels), out_h, out_w);
+}
+
+static void *resize_resampler(void *ctx, const void *src, int h, int w, int channels,
+                              aug_plane_kind kind, int out_h, int out_w)
+{
+    (void)ctx;
+    return aug_resize_plane(src, h, w, channels, kind, out_h, out_w);
+}
+
 int aug_resize(sample *s, int h, int w, char *err, size_t errlen)
 {
     if (h < 1 || w < 1 || s->h < 1 || s->w < 1) {
@@ -277,34 +326,8 @@ int aug_resize(sample *s, int h, int w, char *err, size_t errlen)
     }
     if (h == s->h && w == s->w)
         return 0;
-    plane *planes;
-    int n = list_planes(s, &planes);
-    void **fresh = n >= 0 ? calloc((size_t)n + 1, sizeof *fresh) : NULL;
-    int ok = fresh != NULL;
-    for (int i = 0; ok && i < n; i++) {
-        const plane *p = &planes[i];
-        fresh[i] = p->kind == PLANE_IMAGE
-                       ? resize_bilinear_u8(*p->buf, s->h, s->w, p->channels, h, w)
-                       : resize_nearest(*p->buf, s->h, s->w, p->px_bytes, h, w);
-        ok = fresh[i] != NULL;
-    }
-    if (!ok) {
-        if (fresh)
-            free_all(fresh, n);
-        free(fresh);
-        if (n >= 0)
-            free(planes);
-        err_fail(err, errlen, "resize: out of memory for %dx%d", h, w);
-        return -1;
-    }
-    commit_planes(planes, fresh, n);
-    free(fresh);
-    free(planes);
     const double a[6] = {0, (double)w / s->w, 0, 0, 0, (double)h / s->h};
-    map_coords(s, a);
-    s->h = h;
-    s->w = w;
-    return 0;
+    return aug_transform(s, h, w, resize_resampler, NULL, a, "resize", err, errlen);
 }
 
 /* ---------------------------------------------------------------- gaussian blur */
@@ -476,13 +499,34 @@ int aug_config_check(const aug_config *c, char *err, size_t errlen)
                  "saturation %g)", c->brightness, c->contrast, c->saturation);
         return -1;
     }
+    if (!(c->rotate_deg >= 0 && c->rotate_deg <= 180)) {
+        err_fail(err, errlen, "augment: rotate_deg must be in [0, 180] degrees (got %g)",
+                 c->rotate_deg);
+        return -1;
+    }
+    if (check_prob(c->object_crop_prob, "object crop probability", err, errlen))
+        return -1;
+    if (c->object_crop_prob > 0) {
+        float lo = c->object_crop_scale_min, hi = c->object_crop_scale_max;
+        if (!(lo > 0 && lo <= hi && isfinite(hi))) {
+            err_fail(err, errlen, "augment: object crop scale range must satisfy 0 < min <= max "
+                     "(got [%g, %g])", c->object_crop_scale_min, c->object_crop_scale_max);
+            return -1;
+        }
+        if (c->resize_h < 1 || c->resize_first) {
+            err_fail(err, errlen, "augment: the object crop needs a resize after it (its output "
+                     "size): set resize_h/resize_w, without resize_first");
+            return -1;
+        }
+    }
     return 0;
 }
 
 int aug_config_active(const aug_config *c)
 {
     return c->rot90_prob > 0 || c->hflip_prob > 0 || c->crop_h > 0 || c->crop_scale_max > 0 ||
-           c->resize_h > 0 || c->blur_prob > 0 ||
+           c->resize_h > 0 || c->blur_prob > 0 || c->rotate_deg > 0 ||
+           c->object_crop_prob > 0 ||
            (c->jitter_prob > 0 && (c->brightness > 0 || c->contrast > 0 || c->saturation > 0));
 }
 
@@ -517,19 +561,37 @@ static int random_crop(const aug_config *c, sample *s, prng *r, char *err, size_
     return aug_crop(s, y0, x0, ch, cw, err, errlen);
 }
 
+/* The pipeline's resize: stretched (aug_resize) or letterboxed. */
+static int final_resize(const aug_config *c, sample *s, char *err, size_t errlen)
+{
+    if (!c->letterbox)
+        return aug_resize(s, c->resize_h, c->resize_w, err, errlen);
+    const aug_fill fill = {c->fill_image, c->fill_mask};
+    return aug_letterbox_apply(s, c->resize_h, c->resize_w, &fill, NULL, err, errlen);
+}
+
 int aug_apply(const aug_config *c, sample *s, prng *r, char *err, size_t errlen)
 {
+    const aug_fill fill = {c->fill_image, c->fill_mask};
     if (c->rot90_prob > 0 && prng_chance(r, c->rot90_prob) &&
         aug_rot90(s, 1 + (int)prng_below(r, 3), err, errlen))
         return -1;
     if (c->hflip_prob > 0 && prng_chance(r, c->hflip_prob) && aug_hflip(s, err, errlen))
         return -1;
+    if (c->rotate_deg > 0 &&
+        aug_rotate(s, prng_range(r, -c->rotate_deg, c->rotate_deg), &fill, err, errlen))
+        return -1;
     int crop = c->crop_h > 0 || c->crop_scale_max > 0, resize = c->resize_h > 0;
-    if (resize && c->resize_first && aug_resize(s, c->resize_h, c->resize_w, err, errlen))
+    if (resize && c->resize_first && final_resize(c, s, err, errlen))
         return -1;
-    if (crop && random_crop(c, s, r, err, errlen))
+    if (c->object_crop_prob > 0 && prng_chance(r, c->object_crop_prob)) {
+        if (aug_object_crop(s, c->object_crop_scale_min, c->object_crop_scale_max, c->resize_h,
+                            c->resize_w, &fill, r, err, errlen))
+            return -1;
+    } else if (crop && random_crop(c, s, r, err, errlen)) {
         return -1;
-    if (resize && !c->resize_first && aug_resize(s, c->resize_h, c->resize_w, err, errlen))
+    }
+    if (resize && !c->resize_first && final_resize(c, s, err, errlen))
         return -1;
     if (c->blur_prob > 0 && prng_chance(r, c->blur_prob) &&
         aug_blur(s, (float)prng_range(r, c->blur_sigma_min, c->blur_sigma_max), err, errlen))

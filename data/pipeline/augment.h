@@ -3,7 +3,8 @@
  * explicit per-sample random generator (data/rng.h) so results do not depend on threads.
  *
  * Owns: the geometric ops (rot90, horizontal flip, crop, resize), which move the image, the
- * semantic mask, every instance mask, every polygon, the points and the depth map together; the
+ * semantic mask, every instance mask, every polygon, the points and the depth map together (and
+ * aug_transform, through which pipeline/dense_augment.h's rotation and padding do the same); the
  * photometric ops (gaussian blur, colour jitter), which touch the image only; and the pipeline
  * that applies them from an aug_config. Normalisation to floats is done at collate time
  * (data/collate.h), not here.
@@ -39,6 +40,7 @@
 #define PICTOR_DATA_AUGMENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/rng.h"
 #include "pipeline/sample.h"
@@ -52,12 +54,44 @@ int aug_jitter(sample *s, float brightness, float contrast, float saturation, ch
                size_t errlen);
 
 /*
+ * PLANES, FOR OPS WRITTEN ELSEWHERE (pipeline/dense_augment.h: crop with padding, rotation,
+ * letterbox). A sample's per-pixel buffers are its planes: the image (u8, c channels), the
+ * semantic mask and each instance mask (u8, 1 channel) and the depth map (float, 1 channel).
+ * aug_transform() hands every plane to a resampler that returns its new out_h x out_w buffer
+ * (malloc'ed; NULL = out of memory), then moves points and polygon vertices by the affine map
+ * (x, y) -> (xy[0] + xy[1] x + xy[2] y, xy[3] + xy[4] x + xy[5] y). Every new buffer is made
+ * before an old one is freed, so on failure the sample is unchanged. The ops above use it too.
+ *
+ * aug_resize_plane() is the resize of one buffer as aug_resize does it: IMAGE bilinear (u8),
+ * MASK / INSTANCE nearest (u8), DEPTH nearest (float); SCORES is a float plane of c channels
+ * resized bilinearly like the image, without rounding (predicted probabilities or logits).
+ */
+typedef enum {
+    AUG_PLANE_IMAGE,    /* u8, c channels */
+    AUG_PLANE_MASK,     /* u8 semantic mask (class ids or 0/1) */
+    AUG_PLANE_INSTANCE, /* u8 instance mask (0/1) */
+    AUG_PLANE_DEPTH,    /* float depth map */
+    AUG_PLANE_SCORES    /* float, c channels: not a sample plane, for aug_resize_plane only */
+} aug_plane_kind;
+
+typedef void *(*aug_resample_fn)(void *ctx, const void *src, int h, int w, int channels,
+                                 aug_plane_kind kind, int out_h, int out_w);
+
+int aug_transform(sample *s, int out_h, int out_w, aug_resample_fn fn, void *ctx,
+                  const double xy[6], const char *op, char *err, size_t errlen);
+void *aug_resize_plane(const void *src, int h, int w, int channels, aug_plane_kind kind,
+                       int out_h, int out_w);
+
+/*
  * The pipeline. A zeroed aug_config does nothing; each op is on when its fields say so. The order
- * is fixed: rot90, hflip, crop, resize, blur, jitter (so rotations of non-square images happen
- * before the crop/resize that gives every sample of a batch the same size; the final size is the
- * resize, like torchvision's RandomResizedCrop); with resize_first, resize comes before the crop
- * (torchvision's Resize + RandomCrop: the final size is the crop). Random draws are made in
- * that order, only for the ops that are on.
+ * is fixed: rot90, hflip, rotate, crop, resize, blur, jitter (so rotations of non-square images
+ * happen before the crop/resize that gives every sample of a batch the same size; the final size
+ * is the resize, like torchvision's RandomResizedCrop); with resize_first, resize comes before
+ * the crop (torchvision's Resize + RandomCrop: the final size is the crop). The crop is the
+ * object crop (dense_augment.h) with probability object_crop_prob, else the random crop if one
+ * is configured; the object crop already has the resize's size, so the resize then does nothing.
+ * With letterbox the resize keeps the aspect ratio and pads (aug_letterbox_apply). Random draws
+ * are made in that order, only for the ops that are on.
  */
 typedef struct {
     float rot90_prob;        /* probability of rotating; then k uniform in {1, 2, 3} */
@@ -74,6 +108,17 @@ typedef struct {
     float brightness;        /* factors uniform in [max(0, 1 - v), 1 + v]; 0 = off */
     float contrast;
     float saturation;
+    float rotate_deg;        /* rotation by an angle uniform in [-rotate_deg, rotate_deg] degrees
+                                (counter-clockwise positive), same size; 0 = off; <= 180 */
+    float object_crop_prob;  /* probability of a crop around the object (aug_object_crop), resized
+                                to resize_h x resize_w (so it needs them, and no resize_first) */
+    float object_crop_scale_min; /* its scale relative to the object's box, uniform in */
+    float object_crop_scale_max; /*   [min, max]; 0 < min <= max */
+    int letterbox;           /* 1: the resize keeps the aspect ratio and pads (letterbox) */
+    uint8_t fill_image;      /* value (every channel) of image pixels no source pixel covers
+                                (rotation corners, padding) */
+    uint8_t fill_mask;       /* the same for the semantic mask (e.g. 255 = ignore); instance
+                                masks and depth get 0 */
 } aug_config;
 
 /* Checks ranges (probabilities in [0, 1], sigma and jitter >= 0, crop scales, sizes >= 0);

@@ -122,6 +122,15 @@ static const cfg_field data_fields[] = {
      .choices = "none|unit|symmetric|imagenet",
      .doc = "pixels: none = 0..255, unit = x/255, symmetric = (x-127.5)/127.5, imagenet = "
             "(x/255 - mean) / std with torchvision's ImageNet mean and std"},
+    {.name = "resize_mode", .type = CFG_ENUM, .offset = DATA(resize_mode), .def = "stretch",
+     .choices = "stretch|letterbox",
+     .doc = "how images reach image_size (train and eval): stretch, or keep the aspect ratio and "
+            "pad (letterbox)"},
+    {.name = "pad_value", .type = CFG_INT, .offset = DATA(pad_value), .def = "0", .min = 0,
+     .max = 255, .doc = "image value of pixels that padding or rotation uncovers"},
+    {.name = "mask_pad_value", .type = CFG_INT, .offset = DATA(mask_pad_value), .def = "0",
+     .min = 0, .max = 255,
+     .doc = "semantic-mask value of pixels that padding or rotation uncovers (255 = ignore)"},
 };
 
 #define AUG(m) offsetof(settings_augment, m)
@@ -144,6 +153,14 @@ static const cfg_field augment_fields[] = {
      .max = 1, .doc = "colour jitter: contrast factor from [1-c, 1+c]; 0 = off"},
     {.name = "saturation", .type = CFG_FLOAT, .offset = AUG(saturation), .def = "0", .min = 0,
      .max = 1, .doc = "colour jitter: saturation factor from [1-s, 1+s]; 0 = off"},
+    {.name = "rotate", .type = CFG_FLOAT, .offset = AUG(rotate), .def = "0", .min = 0,
+     .max = 180, .doc = "rotation by an angle from [-rotate, rotate] degrees; 0 = off"},
+    {.name = "object_crop_prob", .type = CFG_FLOAT, .offset = AUG(object_crop_prob), .def = "0",
+     .min = 0, .max = 1,
+     .doc = "probability of a crop around the object, resized to image_size (else the crop)"},
+    {.name = "object_crop_scale", .type = CFG_FLOAT_LIST, .offset = AUG(object_crop_scale),
+     .def = "[1.0, 2.0]", .min = 0.05, .max = 100, .count = 2,
+     .doc = "[lo, hi]: the object crop's size over the object's box (>= 1 keeps it whole)"},
 };
 
 static const cfg_field model_fields[] = {
@@ -270,6 +287,23 @@ static int check_data(settings *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The object crop is resized to data.image_size, and comes after the crop-free resize. */
+static int check_augment(const settings *s, char *err, size_t errlen)
+{
+    const settings_augment *a = &s->data.augment;
+    const cfg_float_list *sc = &a->object_crop_scale;
+    if (sc->n == 2 && sc->v[0] > sc->v[1])
+        return fail_at(s, "data.augment.object_crop_scale", err, errlen,
+                       "expected [lo, hi] with lo <= hi");
+    if (a->object_crop_prob > 0 && s->data.image_size == 0)
+        return fail_at(s, "data.augment.object_crop_prob", err, errlen,
+                       "the object crop is resized to data.image_size: set it");
+    if (a->object_crop_prob > 0 && a->resize > 0)
+        return fail_at(s, "data.augment.object_crop_prob", err, errlen,
+                       "cannot be combined with data.augment.resize (a resize before the crop)");
+    return 0;
+}
+
 /* run.name: the config file's stem when empty; a plain directory name either way. */
 static int fill_run_name(settings *s, char *err, size_t errlen)
 {
@@ -352,7 +386,8 @@ int settings_bind(settings *s, cfg_doc *doc, const settings_extra *extra, char *
     }
     if (bind_all(s, err, errlen) || cfg_check_unknown(s->doc, err, errlen) ||
         check_train(s, err, errlen) || check_optim(s, err, errlen) || check_sched(s, err, errlen) ||
-        check_data(s, err, errlen) || fill_run_name(s, err, errlen)) {
+        check_data(s, err, errlen) || check_augment(s, err, errlen) ||
+        fill_run_name(s, err, errlen)) {
         settings_free(s);
         return -1;
     }

@@ -56,6 +56,8 @@ typedef enum { SETTINGS_SAMPLER_SEQUENTIAL = 0, SETTINGS_SAMPLER_RANDOM, SETTING
     settings_sampler;                                             /* sequential|random|balanced */
 typedef enum { SETTINGS_NORM_NONE = 0, SETTINGS_NORM_UNIT, SETTINGS_NORM_SYMMETRIC,
                SETTINGS_NORM_IMAGENET } settings_normalize;  /* none|unit|symmetric|imagenet */
+typedef enum { SETTINGS_RESIZE_STRETCH = 0, SETTINGS_RESIZE_LETTERBOX }
+    settings_resize_mode;                                                 /* stretch|letterbox */
 
 /* ---------------------------------------------------------------- the sections */
 
@@ -112,6 +114,9 @@ typedef struct {
     double brightness;         /* jitter: factor drawn from [1 - b, 1 + b]; 0 = off */
     double contrast;
     double saturation;
+    double rotate;             /* rotation by an angle in [-rotate, rotate] degrees; 0 = no */
+    double object_crop_prob;   /* probability of a crop around the object (dense_augment.h) */
+    cfg_float_list object_crop_scale; /* [lo, hi]: its scale relative to the object's box */
 } settings_augment;
 
 typedef struct {
@@ -126,6 +131,9 @@ typedef struct {
     int drop_last;             /* bool: sequential/random drop a short last batch */
     int64_t image_size;        /* side of the model's input; 0 = as stored */
     int normalize;             /* settings_normalize */
+    int resize_mode;           /* settings_resize_mode: how images reach image_size */
+    int64_t pad_value;         /* image value of pixels padding or rotation uncovers, 0..255 */
+    int64_t mask_pad_value;    /* the same in semantic masks (255 = an ignore label), 0..255 */
     settings_augment augment;  /* section data.augment */
 } settings_data;
 
