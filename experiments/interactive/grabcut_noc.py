@@ -270,8 +270,8 @@ def summarise(protocol, runs, a, n_down, errors, store):
         "noc85": round(float(np.mean(nocs[0.85])), 3), "noc90": round(float(np.mean(nocs[0.90])), 3),
         "fail85_at_%d" % mc: int(sum(v == mc for v in nocs[0.85])),
         "fail90_at_%d" % mc: int(sum(v == mc for v in nocs[0.90])),
-        "miou_1": round(mean_after(runs, 1, mc), 4), "miou_3": round(mean_after(runs, 3, mc), 4),
-        "miou_5": round(mean_after(runs, 5, mc), 4),
+        **{"miou_%d" % k: round(mean_after(runs, k, mc), 4) if k <= mc else None
+           for k in (1, 3, 5)},
         "sec_per_tap": round(secs / taps, 4) if taps else None, "taps": taps,
         "no_error_left": int(sum(r["perfect"] for r in runs)),
     }
