@@ -653,7 +653,8 @@ static int import_image(store_writer *w, const job *j, const image_ref *im,
         rep->tiny_dropped += tiny;
         if (s.n_instances == 0 && !o->keep_empty) {
             rep->empty_dropped++;
-        } else if (store_append_encoded(w, &s, data, len, err, errlen)) {
+        } else if (store_set_item_name(w, im->file, err, errlen) ||
+                   store_append_encoded(w, &s, data, len, err, errlen)) {
             rc = IMPORT_INTERNAL_ERROR;
         } else {
             rep->written++;
@@ -673,7 +674,7 @@ static int create_store(const job *j, store_writer **w, char *err, size_t errlen
     char source[4200];
     snprintf(source, sizeof source, "import-coco %s (images %s)", j->o->json, j->o->images);
     store_options so = {.images = STORE_ENCODED, .channels = j->o->channels,
-                        .annotations = STORE_INSTANCES, .source = source};
+                        .annotations = STORE_INSTANCES, .file_names = 1, .source = source};
     *w = store_create(j->o->common.out, &so, err, errlen);
     if (!*w)
         return IMPORT_USER_ERROR;

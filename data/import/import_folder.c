@@ -202,8 +202,10 @@ static int import_file(store_writer *w, const import_folder_options *o, const en
     else {
         s.label = e->label;
         s.domain = e->domain;
-        rc = store_append_encoded(w, &s, data, len, err, errlen) ? IMPORT_INTERNAL_ERROR
-                                                                 : IMPORT_OK;
+        rc = store_set_item_name(w, e->rel, err, errlen) ||
+                     store_append_encoded(w, &s, data, len, err, errlen)
+                 ? IMPORT_INTERNAL_ERROR
+                 : IMPORT_OK;
         rep->written += rc == IMPORT_OK;
     }
     free(data);
@@ -216,7 +218,8 @@ static int create_store(const import_folder_options *o, const strlist *classes,
 {
     char source[4200];
     snprintf(source, sizeof source, "import-folder %s", o->root);
-    store_options so = {.images = STORE_ENCODED, .channels = o->channels, .source = source};
+    store_options so = {.images = STORE_ENCODED, .channels = o->channels,
+                        .file_names = 1, .source = source};
     *w = store_create(o->common.out, &so, err, errlen);
     if (!*w)
         return IMPORT_USER_ERROR;

@@ -253,8 +253,10 @@ static int import_pair(store_writer *w, const job *j, const pair *p, import_repo
     if (rc == IMPORT_OK && skip && imp_skip(rep, rel, why))
         rc = IMPORT_INTERNAL_ERROR;
     if (rc == IMPORT_OK && !skip) {
-        rc = store_append_encoded(w, &s, data, len, err, errlen) ? IMPORT_INTERNAL_ERROR
-                                                                 : IMPORT_OK;
+        rc = store_set_item_name(w, p->image, err, errlen) ||
+                     store_append_encoded(w, &s, data, len, err, errlen)
+                 ? IMPORT_INTERNAL_ERROR
+                 : IMPORT_OK;
         rep->written += rc == IMPORT_OK;
         rep->resized_masks += rc == IMPORT_OK && resized;
     }
@@ -292,7 +294,7 @@ static int create_store(const job *j, store_writer **w, char *err, size_t errlen
     snprintf(source, sizeof source, "import-masks %s (%s/, %s/)", j->o->root, j->o->image_dir,
              j->o->mask_dir);
     store_options so = {.images = STORE_ENCODED, .channels = j->o->channels,
-                        .annotations = STORE_MASK, .masks = STORE_ENCODED, .source = source};
+                        .annotations = STORE_MASK, .file_names = 1, .masks = STORE_ENCODED, .source = source};
     *w = store_create(j->o->common.out, &so, err, errlen);
     if (!*w)
         return IMPORT_USER_ERROR;

@@ -56,6 +56,9 @@ const column_spec STORE_COLUMNS[N_COLUMNS] = {
     [COL_PT_XY] = {"points/xy", STORE_POINTS, WITH_ANY, KIND_XY, LVL_POINT, 8192},
     [COL_DEPTH_START] = {"depth/item_start", STORE_DEPTH, WITH_ANY, KIND_I64, LVL_ITEM, 8192},
     [COL_DEPTH_VALUES] = {"depth/values", STORE_DEPTH, WITH_ANY, KIND_DEPTH, LVL_DEPTH, 65536},
+    [COL_NAME] = {"file_name", 0, WITH_FILE_NAMES, KIND_PIXELS, LVL_NAME_BYTES, 65536},
+    [COL_NAME_START] = {"file_name_start", 0, WITH_FILE_NAMES, KIND_I64, LVL_ITEM, 8192},
+    [COL_NAME_COUNT] = {"file_name_count", 0, WITH_FILE_NAMES, KIND_I32, LVL_ITEM, 8192},
 };
 
 int store_column_raw(const store_options *o, column_id id)
@@ -73,6 +76,8 @@ int store_column_present(const store_options *o, column_id id)
         return o->images == STORE_ENCODED;
     if (c->with == WITH_PNG_MASKS)
         return o->masks == STORE_ENCODED;
+    if (c->with == WITH_FILE_NAMES)
+        return o->file_names != 0;
     return 1;
 }
 

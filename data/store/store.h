@@ -67,6 +67,8 @@ typedef struct {
     store_storage masks;    /* ENCODED: PNG per item (may be absent per item); RAW: [N,H,W] u8,
                                every item has one (needs RAW images) */
     store_depth_type depth; /* file type of depth maps */
+    int file_names;         /* 1: a source file name per item, as the importer saw it (relative
+                               to its image folder): store_set_item_name, store_file_names */
     const char *source;     /* free text, kept as the "source" attribute; may be NULL */
 } store_options;
 
@@ -104,6 +106,10 @@ int store_append_encoded(store_writer *w, const sample *s, const void *image, si
                          char *err, size_t errlen);
 
 int64_t store_writer_count(const store_writer *w);
+
+/* The source file name of the next item appended (datasets created with file_names; copied,
+ * used by the next store_append / store_append_encoded only; an item without one gets ""). */
+int store_set_item_name(store_writer *w, const char *name, char *err, size_t errlen);
 
 /* Flush, close, fsync and rename into place. Always releases w; on failure nothing appears at
  * path (and an older file there is kept). */
@@ -161,6 +167,12 @@ int store_read_image_bytes(store_reader *r, int64_t i, uint8_t **data, size_t *l
 /* Image sizes of items [start, start + n) as n (h, w, c) triples. Thread-safe. */
 int store_image_shapes(store_reader *r, int64_t start, int64_t n, int32_t *hwc, char *err,
                        size_t errlen);
+
+/* Every item's source file name (file_names): *names gets store_count() malloc'ed strings
+ * ("" when an item has none; free with store_free_names). Returns 1, or 0 with *names NULL when
+ * the file holds no names, or -1 on error. */
+int store_file_names(store_reader *r, char ***names, char *err, size_t errlen);
+void store_free_names(char **names, int64_t n);
 
 /* Figures for `pictor data info`, computed by reading the small per-item tables in blocks. */
 typedef struct {

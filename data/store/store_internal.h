@@ -50,17 +50,20 @@ typedef enum {
     COL_PT_XY,          /* points/xy                f32 [Q,2] */
     COL_DEPTH_START,    /* depth/item_start         i64 [N]  first value, -1 = no map */
     COL_DEPTH_VALUES,   /* depth/values             f16 or f32 [T] */
+    COL_NAME,           /* file_name        u8 [B]   UTF-8 bytes, no NUL (file_names) */
+    COL_NAME_START,     /* file_name_start  i64 [N]  first byte of the item's name */
+    COL_NAME_COUNT,     /* file_name_count  i32 [N]  its length (0 = no name) */
     N_COLUMNS
 } column_id;
 
 typedef enum { KIND_I32, KIND_I64, KIND_F32, KIND_SHAPE, KIND_XY, KIND_PIXELS, KIND_DEPTH } col_kind;
 typedef enum {
     LVL_ITEM, LVL_INSTANCE, LVL_POLYGON, LVL_VERTEX, LVL_POINT, LVL_DEPTH,
-    LVL_IMAGE_BYTES, LVL_MASK_BYTES, LVL_INST_MASK_BYTES, N_LEVELS
+    LVL_IMAGE_BYTES, LVL_MASK_BYTES, LVL_INST_MASK_BYTES, LVL_NAME_BYTES, N_LEVELS
 } col_level;
 
 /* Storage a column exists in: any, or only when the pixel column it describes is encoded. */
-enum { WITH_ANY = 0, WITH_ENCODED_IMAGES, WITH_PNG_MASKS };
+enum { WITH_ANY = 0, WITH_ENCODED_IMAGES, WITH_PNG_MASKS, WITH_FILE_NAMES };
 
 typedef struct {
     const char *path;  /* relative to the root */

@@ -264,6 +264,7 @@ static int read_options(store_reader *r, char *err, size_t errlen)
                      (exists(r, STORE_GROUP_POINTS) ? STORE_POINTS : 0) |
                      (exists(r, "area_ratio") ? STORE_AREA : 0) |
                      (exists(r, STORE_GROUP_DEPTH) ? STORE_DEPTH : 0);
+    o->file_names = exists(r, STORE_COLUMNS[COL_NAME].path);
     if (o->annotations & STORE_MASK) {
         if ((k = read_choice(r, ATTR_MASK_STORAGE, "png", "raw", err, errlen)) < 0)
             return -1;
@@ -938,6 +939,65 @@ int store_image_shapes(store_reader *r, int64_t start, int64_t n, int32_t *hwc, 
     int rc = read_rows(r, COL_SHAPE, start, n, H5T_NATIVE_INT32, hwc, err, errlen);
     store_h5_unlock();
     return rc;
+}
+
+/* ---------------------------------------------------------------- file names */
+
+void store_free_names(char **names, int64_t n)
+{
+    for (int64_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* The names from the byte table (starts, counts, bytes already read): checked, split. */
+static int split_names(const store_reader *r, const int64_t *start, const int32_t *count,
+                       const uint8_t *bytes, int64_t nbytes, char **names, char *err,
+                       size_t errlen)
+{
+    for (int64_t i = 0; i < r->layout.count; i++) {
+        if (count[i] < 0 || start[i] < 0 || start[i] + count[i] > nbytes)
+            return corrupt(r, COL_NAME_START, err, errlen, "a name lies outside '/file_name'");
+        if (!(names[i] = malloc((size_t)count[i] + 1)))
+            return err_fail(err, errlen, "%s: out of memory", r->path);
+        memcpy(names[i], bytes + start[i], (size_t)count[i]);
+        names[i][count[i]] = 0;
+    }
+    return 0;
+}
+
+int store_file_names(store_reader *r, char ***names, char *err, size_t errlen)
+{
+    *names = NULL;
+    if (!r->layout.o.file_names)
+        return 0;
+    int64_t n = r->layout.count, nbytes = r->rows[LVL_NAME_BYTES];
+    int64_t *start = malloc(((size_t)n + 1) * sizeof *start);
+    int32_t *count = malloc(((size_t)n + 1) * sizeof *count);
+    uint8_t *bytes = malloc((size_t)nbytes + 1);
+    char **out = calloc((size_t)n + 1, sizeof *out);
+    int rc = start && count && bytes && out ? 0
+             : err_fail(err, errlen, "%s: out of memory", r->path);
+    if (rc == 0) {
+        store_h5_lock();
+        rc = read_rows(r, COL_NAME_START, 0, n, H5T_NATIVE_INT64, start, err, errlen) ||
+                     read_rows(r, COL_NAME_COUNT, 0, n, H5T_NATIVE_INT32, count, err, errlen) ||
+                     read_rows(r, COL_NAME, 0, nbytes, H5T_NATIVE_UINT8, bytes, err, errlen)
+                 ? -1
+                 : 0;
+        store_h5_unlock();
+    }
+    if (rc == 0)
+        rc = split_names(r, start, count, bytes, nbytes, out, err, errlen);
+    free(start);
+    free(count);
+    free(bytes);
+    if (rc != 0) {
+        store_free_names(out, n);
+        return -1;
+    }
+    *names = out;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- summary */

@@ -45,6 +45,7 @@ struct store_writer {
     int32_t max_label, max_domain;
     int n_classes, n_domains; /* -1 until set */
     int failed;
+    char *next_name;          /* file_names: the name of the next item, or NULL */
 };
 
 /* ---------------------------------------------------------------- column types */
@@ -290,6 +291,7 @@ static hid_t create_file(const char *tmp)
 
 static void writer_free(store_writer *w)
 {
+    free(w->next_name);
     free(w->path);
     free(w->tmp);
     free(w);
@@ -629,6 +631,10 @@ static int push_item(store_writer *w, const sample *s, prepared *p, char *err, s
     PUSH(COL_GROUP, &s->group, 1);
     if (push_optional(w, s, p, err, errlen))
         return -1;
+    if (w->o.file_names &&
+        push_bytes(w, COL_NAME, LVL_NAME_BYTES, (const uint8_t *)w->next_name,
+                   w->next_name ? strlen(w->next_name) : 0, err, errlen))
+        return -1;
     w->rows[LVL_ITEM]++;
     if (s->label > w->max_label)
         w->max_label = s->label;
@@ -654,6 +660,8 @@ static int append(store_writer *w, const sample *s, const void *encoded, size_t 
     int rc = push_item(w, s, &p, err, errlen);
     store_h5_unlock();
     prepared_free(&p);
+    free(w->next_name);
+    w->next_name = NULL;
     if (rc != 0)
         w->failed = 1; /* columns may now disagree on their lengths */
     return rc;
@@ -679,6 +687,19 @@ int store_append_encoded(store_writer *w, const sample *s, const void *image, si
 int64_t store_writer_count(const store_writer *w)
 {
     return w->rows[LVL_ITEM];
+}
+
+int store_set_item_name(store_writer *w, const char *name, char *err, size_t errlen)
+{
+    if (!w->o.file_names)
+        return err_fail(err, errlen, "%s: the dataset was created without file names",
+                        w->path);
+    char *copy = strdup(name ? name : "");
+    if (!copy)
+        return err_fail(err, errlen, "%s: out of memory", w->path);
+    free(w->next_name);
+    w->next_name = copy;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- commit and abort */
