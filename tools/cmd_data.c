@@ -2,165 +2,48 @@
  * cmd_data.c - `pictor data ...`: the dataset subcommands that curators use.
  *
  *   pictor data info FILE.h5
- *   pictor data import-idx [--dir DIR] [--split train|test] [--limit N] --out FILE.h5
- *   pictor data import-idx --images IDX --labels IDX [--limit N] --out FILE.h5
- *   pictor data import-folder ROOT [--layout auto|class|domain] [--grey] [--limit N] --out FILE.h5
- *   pictor data import-masks ROOT [--images DIR] [--masks DIR] [--class-from-prefix] [--grey]
- *                            [--limit N] --out FILE.h5
- *   pictor data import-coco --json FILE --images DIR [--crowd skip|keep] [--min-area N]
- *                           [--keep-empty] [--grey] [--limit N] --out FILE.h5
+ *   pictor data import-idx | import-folder | import-masks | import-coco ... --out FILE.h5
+ *   pictor data synth fmnist-domains | shapes | fmnist-canvas --out FILE.h5 ...
+ *   pictor data filter-sketches IN.h5 --out KEPT.h5 --report DIR ...
+ *   pictor data foreground IN.h5 --out OUT.h5
+ *   pictor data split IN.h5 --val F [--group REGEX] [--seed S] --out-train A.h5 --out-val B.h5
+ *   pictor data help | <command> --help
  *
- *   pictor data synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]
- *                           [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]
- *                           [--cut-gaps MAX [--gaps-csv FILE]]
- *   pictor data synth shapes|fmnist-canvas --out FILE.h5 [--split train|test] [--n N] [--seed S]
- *                           [--size PX] [--grey] [--preview FILE.png] [--idx-dir DIR]
- *   pictor data filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]
- *                               [--tolerance PX] [--domain NAME]
+ * Every subcommand's options are one table (tools/cliopt.h: name, kind, range, destination, doc,
+ * required), from which both the parsing and `pictor data help` are made; the checks that
+ * involve several options follow the parse. The work is done in data/ (import/, synth/,
+ * curate/); this file owns the argument checks, the printing of summaries, the histogram of
+ * `filter-sketches`, and SIGINT/SIGTERM (an import or a copy stops between two items and removes
+ * its temp file).
  *
- * Owns: argument parsing, the printing of `info`, the histogram of `filter-sketches`, and SIGINT/SIGTERM during imports (the import
- * stops between two files and removes its temp file). Exit status: 0 success, 1 user error (bad
- * arguments, missing or corrupt file) with one message, 2 internal error, 130 interrupted.
+ * --foreground, and --val F --out-val FILE.h5 on an import: the importer writes a temp file next
+ * to --out (OUT.import.<pid>.h5), which is then converted or split into --out (and --out-val) by
+ * data/curate and removed, whatever happens.
+ *
+ * Exit status: 0 success, 1 user error (bad arguments, missing or corrupt file) with one message,
+ * 2 internal error, 130 interrupted.
  */
-#include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "cliopt.h"
+#include "cmd_data_internal.h"
 #include "commands.h"
-#include "import.h"
-#include "plot.h"
-#include "sketch_filter.h"
-#include "store.h"
-#include "synth_domains.h"
-#include "synth_instances.h"
+#include "curate/item_copy.h"
+#include "curate/sketch_filter.h"
+#include "curate/split.h"
+#include "import/import.h"
+#include "report/plot.h"
+#include "store/store.h"
+#include "synth/synth_domains.h"
+#include "synth/synth_instances.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: pictor data <command> ...\n"
-        "\n"
-        "  info FILE.h5                       counts, image sizes, class and domain histograms,\n"
-        "                                     annotations, file size\n"
-        "  import-idx [--dir DIR] [--split train|test] [--limit N] --out FILE.h5\n"
-        "                                     Fashion-MNIST (default dir: Debian's\n"
-        "                                     /usr/share/datasets/fashion-mnist), stored raw\n"
-        "  import-idx --images IDX --labels IDX [--limit N] --out FILE.h5\n"
-        "  import-folder ROOT [--layout auto|class|domain] [--grey] [--limit N] --out FILE.h5\n"
-        "                                     ROOT/<class>/*.jpg|png or ROOT/<domain>/<class>/...\n"
-        "  import-masks ROOT [--images DIR] [--masks DIR] [--class-from-prefix] [--grey]\n"
-        "               [--limit N] --out FILE.h5\n"
-        "                                     ROOT/images/<stem>.jpg + ROOT/masks/<stem>.png;\n"
-        "                                     --class-from-prefix: <class><NN>_<photo id> names\n"
-        "  import-coco --json FILE --images DIR [--crowd skip|keep] [--min-area N]\n"
-        "              [--keep-empty] [--grey] [--limit N] --out FILE.h5\n"
-        "                                     COCO instances JSON: one item per image with its\n"
-        "                                     instances (class, polygons, masks; group = image\n"
-        "                                     id). --crowd: iscrowd regions left out (skip,\n"
-        "                                     default) or kept as instances; --min-area: drop\n"
-        "                                     instances under N mask pixels (default 16);\n"
-        "                                     --keep-empty: also write images left without\n"
-        "                                     instances (default: dropped and counted)\n"
-        "  synth fmnist-domains --out FILE.h5 [--split train|test] [--n N] [--seed S]\n"
-        "              [--size PX] [--preview FILE.png] [--one-domain-per-item] [--dir DIR]\n"
-        "                                     Fashion-MNIST as photo, hand_drawn and cartoon\n"
-        "                                     (domains 0-2) at PX x PX (default 64), silhouette\n"
-        "                                     masks; --n source items (default: all), each in\n"
-        "                                     all three domains (or one: item i in domain i %% 3)\n"
-        "              [--cut-gaps MAX [--gaps-csv FILE]]\n"
-        "                                     validation data for filter-sketches: cut an\n"
-        "                                     outline gap of 0, 5, ..., MAX*100%% into every\n"
-        "                                     hand drawing; FILE lists index,source_item,gap\n"
-        "  synth shapes --out FILE.h5 [--split train|test] [--n N] [--seed S] [--size PX]\n"
-        "              [--grey] [--preview FILE.png]\n"
-        "                                     scenes of 1-6 textured shapes (7 classes: ellipse,\n"
-        "                                     rectangle, triangle, star, cross, ring, crescent)\n"
-        "                                     on a textured background, some cut by the border,\n"
-        "                                     later ones occluding earlier ones; one instance\n"
-        "                                     mask (visible part) and class per object; PX x PX\n"
-        "                                     (default 128), RGB or --grey; --n scenes (default\n"
-        "                                     10000 train, 1000 test); the test split never\n"
-        "                                     repeats a train scene\n"
-        "  synth fmnist-canvas --out FILE.h5 [--split train|test] [--n N] [--seed S]\n"
-        "              [--size PX] [--grey] [--preview FILE.png] [--idx-dir DIR]\n"
-        "                                     2-5 Fashion-MNIST items per canvas (train split\n"
-        "                                     from the FMNIST training set, test from its test\n"
-        "                                     set), resized to 24-64 px at PX 128 and tinted, on\n"
-        "                                     a textured background; masks = silhouettes minus\n"
-        "                                     what later items cover, class = the item's label;\n"
-        "                                     --idx-dir (or --dir): the IDX folder\n"
-        "                                     --preview (both): the first 8 scenes and their\n"
-        "                                     instances\n"
-        "  filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]\n"
-        "              [--tolerance PX] [--domain NAME]\n"
-        "                                     drop hand drawings (domain NAME, default\n"
-        "                                     hand_drawn; every item if IN has no domain names)\n"
-        "                                     whose strokes cover less than X (default 0.9) of\n"
-        "                                     the mask's outline within PX (default 2) pixels;\n"
-        "                                     DIR gets scores.csv, histogram.png,\n"
-        "                                     contact_sheet.png (rejected), summary.txt\n"
-        "\n"
-        "Imports skip unreadable or undecodable files (listed at the end) and write FILE.h5\n"
-        "only when complete. Exit status: 0 ok, 1 user error, 2 internal error, 130 interrupted.\n");
-}
-
-/* ---------------------------------------------------------------- argument helpers */
-
-typedef struct {
-    int argc;
-    char **argv;
-    int i;
-    const char *cmd;
-} args;
-
-/* The value after option argv[i] (advancing), or NULL with a message. */
-static const char *value(args *a)
-{
-    const char *opt = a->argv[a->i];
-    if (a->i + 1 >= a->argc) {
-        fprintf(stderr, "pictor data %s: %s expects a value\n", a->cmd, opt);
-        return NULL;
-    }
-    return a->argv[++a->i];
-}
-
-static int parse_limit(args *a, int64_t *limit)
-{
-    const char *v = value(a);
-    if (!v)
-        return -1;
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < 0) {
-        fprintf(stderr, "pictor data %s: --limit expects a count >= 0, got '%s'\n", a->cmd, v);
-        return -1;
-    }
-    *limit = n;
-    return 0;
-}
-
-static int unknown(const args *a)
-{
-    fprintf(stderr, "pictor data %s: unknown option '%s' (see pictor data help)\n", a->cmd,
-            a->argv[a->i]);
-    return 1;
-}
-
-/* A positional argument: only one allowed. */
-static int positional(args *a, const char **slot)
-{
-    if (*slot) {
-        fprintf(stderr, "pictor data %s: unexpected argument '%s'\n", a->cmd, a->argv[a->i]);
-        return -1;
-    }
-    *slot = a->argv[a->i];
-    return 0;
-}
-
-/* ---------------------------------------------------------------- imports */
+/* ---------------------------------------------------------------- signals, messages */
 
 static volatile sig_atomic_t g_interrupted;
 
@@ -181,6 +64,32 @@ static void catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* "pictor data CMD: message" on stderr; returns the exit status 1. */
+static int user_error(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "pictor data %s: %s\n", cmd, msg);
+    return 1;
+}
+
+/* Parse argv with c's table into dest: 0 go on; otherwise *status is the exit status (0 after
+ * --help, 1 after an error, which is printed). */
+static int parse(const clicmd *c, int argc, char **argv, void *dest, cliopt_result *res,
+                 int *status)
+{
+    char err[1024];
+    int rc = cliopt_parse(c, argc, argv, dest, res, err, sizeof err);
+    if (rc == CLIOPT_HELP) {
+        cliopt_usage(stdout, c, 0);
+        *status = 0;
+        return -1;
+    }
+    if (rc != CLIOPT_OK) {
+        *status = user_error(c->name, err);
+        return -1;
+    }
+    return 0;
+}
+
 static int finish_import(int rc, const char *out, import_report *rep, const char *err)
 {
     if (rc == IMPORT_OK)
@@ -191,15 +100,6 @@ static int finish_import(int rc, const char *out, import_report *rep, const char
     return rc;
 }
 
-static int check_out(const args *a, const char *out)
-{
-    if (!out) {
-        fprintf(stderr, "pictor data %s: --out FILE.h5 is required\n", a->cmd);
-        return -1;
-    }
-    return 0;
-}
-
 static void common_init(import_common *c)
 {
     memset(c, 0, sizeof *c);
@@ -207,139 +107,301 @@ static void common_init(import_common *c)
     c->cancel = &g_interrupted;
 }
 
-static int cmd_import_idx(args *a)
-{
-    import_idx_options o = {.train = 1};
-    common_init(&o.common);
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        const char *opt = a->argv[a->i];
-        if (!strcmp(opt, "--dir")) {
-            if (!(o.dir = value(a))) return 1;
-        } else if (!strcmp(opt, "--split")) {
-            const char *v = value(a);
-            if (!v) return 1;
-            if (strcmp(v, "train") && strcmp(v, "test")) {
-                fprintf(stderr, "pictor data import-idx: --split expects train or test, got "
-                                "'%s'\n", v);
-                return 1;
-            }
-            o.train = !strcmp(v, "train");
-        } else if (!strcmp(opt, "--images")) {
-            if (!(o.images = value(a))) return 1;
-        } else if (!strcmp(opt, "--labels")) {
-            if (!(o.labels = value(a))) return 1;
-        } else if (!strcmp(opt, "--limit")) {
-            if (parse_limit(a, &o.common.limit)) return 1;
-        } else if (!strcmp(opt, "--out")) {
-            if (!(o.common.out = value(a))) return 1;
-        } else {
-            return unknown(a);
-        }
-    }
-    if (check_out(a, o.common.out))
-        return 1;
-    catch_signals();
-    import_report rep;
-    char err[1024];
-    int rc = import_idx(&o, &rep, err, sizeof err);
-    return finish_import(rc, o.common.out, &rep, err);
-}
+/* ---------------------------------------------------------------- after an import */
 
-static int cmd_import_folder(args *a)
-{
-    import_folder_options o = {.layout = IMPORT_LAYOUT_AUTO, .channels = 3};
-    common_init(&o.common);
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        const char *opt = a->argv[a->i];
-        if (!strcmp(opt, "--layout")) {
-            const char *v = value(a);
-            if (!v) return 1;
-            if (!strcmp(v, "auto")) o.layout = IMPORT_LAYOUT_AUTO;
-            else if (!strcmp(v, "class")) o.layout = IMPORT_LAYOUT_CLASS;
-            else if (!strcmp(v, "domain")) o.layout = IMPORT_LAYOUT_DOMAIN_CLASS;
-            else {
-                fprintf(stderr, "pictor data import-folder: --layout expects auto, class or "
-                                "domain, got '%s'\n", v);
-                return 1;
-            }
-        } else if (!strcmp(opt, "--grey")) {
-            o.channels = 1;
-        } else if (!strcmp(opt, "--limit")) {
-            if (parse_limit(a, &o.common.limit)) return 1;
-        } else if (!strcmp(opt, "--out")) {
-            if (!(o.common.out = value(a))) return 1;
-        } else if (opt[0] == '-') {
-            return unknown(a);
-        } else if (positional(a, &o.root)) {
-            return 1;
-        }
-    }
-    if (!o.root) {
-        fprintf(stderr, "pictor data import-folder: which folder? (ROOT)\n");
-        return 1;
-    }
-    if (check_out(a, o.common.out))
-        return 1;
-    catch_signals();
-    import_report rep;
-    char err[1024];
-    int rc = import_folder(&o, &rep, err, sizeof err);
-    return finish_import(rc, o.common.out, &rep, err);
-}
+/* --foreground and the split options an import may take; the split itself takes them too. */
+typedef struct {
+    double val;          /* 0: no split */
+    const char *group;   /* regex, or NULL: the /group column */
+    int64_t seed;
+    const char *out_val;
+    int foreground;
+    const char *out;     /* the user's --out */
+    char tmp[4200];      /* what the importer writes when something follows */
+} post_args;
 
-static int cmd_import_masks(args *a)
+/* --group: the expression must compile (the message names the option). */
+static int set_regex(void *field, const char *value, char *err, size_t errlen)
 {
-    import_masks_options o = {.image_dir = "images", .mask_dir = "masks", .channels = 3};
-    common_init(&o.common);
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        const char *opt = a->argv[a->i];
-        if (!strcmp(opt, "--images")) {
-            if (!(o.image_dir = value(a))) return 1;
-        } else if (!strcmp(opt, "--masks")) {
-            if (!(o.mask_dir = value(a))) return 1;
-        } else if (!strcmp(opt, "--class-from-prefix")) {
-            o.class_from_prefix = 1;
-        } else if (!strcmp(opt, "--grey")) {
-            o.channels = 1;
-        } else if (!strcmp(opt, "--limit")) {
-            if (parse_limit(a, &o.common.limit)) return 1;
-        } else if (!strcmp(opt, "--out")) {
-            if (!(o.common.out = value(a))) return 1;
-        } else if (opt[0] == '-') {
-            return unknown(a);
-        } else if (positional(a, &o.root)) {
-            return 1;
-        }
-    }
-    if (!o.root) {
-        fprintf(stderr, "pictor data import-masks: which folder? (ROOT)\n");
-        return 1;
-    }
-    if (check_out(a, o.common.out))
-        return 1;
-    catch_signals();
-    import_report rep;
-    char err[1024];
-    int rc = import_masks(&o, &rep, err, sizeof err);
-    return finish_import(rc, o.common.out, &rep, err);
-}
-
-static int parse_min_area(args *a, int64_t *min_area)
-{
-    const char *v = value(a);
-    if (!v)
+    int64_t g = 0, n = 0, u = 0;
+    const char *one[1] = {""};
+    if (split_groups_by_regex(one, 1, value, &g, &n, &u, err, errlen))
         return -1;
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < 0) {
-        fprintf(stderr, "pictor data %s: --min-area expects a pixel count >= 0, got '%s'\n",
-                a->cmd, v);
-        return -1;
-    }
-    *min_area = n;
+    *(const char **)field = value;
     return 0;
 }
+
+#define POST_VAL(T)                                                                            \
+    {"--val", CLIOPT_DOUBLE, offsetof(T, post.val), "F", .min = 0, .max = 1,                   \
+     .flags = CLIOPT_OPEN_MIN | CLIOPT_OPEN_MAX,                                               \
+     .doc = "also split: this fraction of the items goes to --out-val, whole groups only"}
+#define POST_GROUP(T)                                                                          \
+    {"--group", CLIOPT_STRING, offsetof(T, post.group), "REGEX", .set = set_regex,             \
+     .doc = "split groups: first capture group (or whole match) of REGEX on the file names; "  \
+            "default: the /group column"}
+#define POST_SEED(T)                                                                           \
+    {"--seed", CLIOPT_INT, offsetof(T, post.seed), "S", .min = 0, .max = CLIOPT_INT64_MAX,     \
+     .doc = "seed of the split's group order (default 0)"}
+#define POST_OUT_VAL(T)                                                                        \
+    {"--out-val", CLIOPT_STRING, offsetof(T, post.out_val), "FILE.h5",                         \
+     .doc = "the validation side of --val"}
+#define POST_FOREGROUND(T)                                                                     \
+    {"--foreground", CLIOPT_FLAG, offsetof(T, post.foreground),                                \
+     .doc = "every class becomes one class 'foreground' (labels and instance classes)"}
+
+/* The options of a split that go together; 0 or the exit status 1. */
+static int post_check(const char *cmd, const post_args *p, const clicmd *c,
+                      const cliopt_result *res)
+{
+    const char *g = cliopt_given(c, res, "--group"), *s = cliopt_given(c, res, "--seed");
+    if ((p->val > 0) != (p->out_val != NULL))
+        return user_error(cmd, "--val F and --out-val FILE.h5 go together");
+    if (p->val <= 0 && (g || s)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s applies to a split only (--val F --out-val FILE.h5)",
+                 g ? g : s);
+        return user_error(cmd, msg);
+    }
+    return 0;
+}
+
+/* Where the importer writes: --out itself, or a temp file when something follows. */
+static const char *post_target(post_args *p, const char *out)
+{
+    p->out = out;
+    if (p->val <= 0 && !p->foreground)
+        return out;
+    snprintf(p->tmp, sizeof p->tmp, "%s.import.%ld.h5", out, (long)getpid());
+    return p->tmp;
+}
+
+static void print_split(const split_options *o, const split_report *r)
+{
+    printf("split %lld items into %lld groups", (long long)r->items, (long long)r->groups);
+    if (o->group_regex)
+        printf(" (--group '%s'; %lld names without a match, each its own group)",
+               o->group_regex, (long long)r->unmatched);
+    else
+        printf(" (the /group column)");
+    printf(": %s %lld items, %s %lld items in %lld groups (target %.1f, largest group %lld)%s\n",
+           o->out_train, (long long)(r->items - r->val_items), o->out_val,
+           (long long)r->val_items, (long long)r->val_groups, r->target,
+           (long long)r->largest_group, o->foreground ? "; one class 'foreground'" : "");
+}
+
+/* Split or convert in (the import's temp file, or the user's input) into p->out / p->out_val. */
+static int run_post(const char *cmd, const char *in, const post_args *p)
+{
+    char err[1024] = "";
+    int rc;
+    if (p->val > 0) {
+        split_options o = {.in = in, .out_train = p->out, .out_val = p->out_val, .val = p->val,
+                           .group_regex = p->group, .seed = (uint64_t)p->seed,
+                           .foreground = p->foreground, .cancel = &g_interrupted};
+        split_report r;
+        if ((rc = split_file(&o, &r, err, sizeof err)) == 0)
+            print_split(&o, &r);
+    } else {
+        int64_t n = 0;
+        if ((rc = foreground_file(in, p->out, &g_interrupted, &n, err, sizeof err)) == 0)
+            printf("foreground: %s: %lld items, one class 'foreground'\n", p->out, (long long)n);
+    }
+    if (rc != 0)
+        fprintf(stderr, "pictor data %s: %s\n", cmd, err);
+    return rc;
+}
+
+/* After an import that wrote p->tmp: the split or conversion, then the temp file goes. */
+static int post_finish(const char *cmd, const post_args *p, int rc)
+{
+    if (!*p->tmp)
+        return rc;
+    if (rc == IMPORT_OK)
+        rc = run_post(cmd, p->tmp, p);
+    unlink(p->tmp);
+    return rc;
+}
+
+/* The name the import summary shows. */
+static const char *post_label(const post_args *p, char *buf, size_t len)
+{
+    if (!*p->tmp)
+        return p->out;
+    snprintf(buf, len, "%s (before the %s)", p->out, p->val > 0 ? "split" : "conversion");
+    return buf;
+}
+
+/* ---------------------------------------------------------------- import-idx */
+
+typedef struct {
+    import_idx_options o;
+    int split; /* 0 train, 1 test */
+} idx_args;
+
+#define LIMIT(T, field)                                                                        \
+    {"--limit", CLIOPT_INT, offsetof(T, field), "N", .min = 0, .max = CLIOPT_INT64_MAX,        \
+     .expects = "a count >= 0", .doc = "stop after N items (0: all)"}
+
+static const cliopt IDX_OPTS[] = {
+    {"--dir", CLIOPT_STRING, offsetof(idx_args, o.dir), "DIR",
+     .doc = "Fashion-MNIST folder (default: Debian's /usr/share/datasets/fashion-mnist)"},
+    {"--split", CLIOPT_ENUM, offsetof(idx_args, split), .choices = "train|test",
+     .doc = "which half of Fashion-MNIST (default train)"},
+    {"--images", CLIOPT_STRING, offsetof(idx_args, o.images), "IDX",
+     .doc = "or an explicit IDX pair: [N,H,W] u8 images ..."},
+    {"--labels", CLIOPT_STRING, offsetof(idx_args, o.labels), "IDX",
+     .doc = "... and [N] u8 labels"},
+    LIMIT(idx_args, o.common.limit),
+    {"--out", CLIOPT_STRING, offsetof(idx_args, o.common.out), "FILE.h5",
+     .flags = CLIOPT_REQUIRED, .doc = "the dataset to write (images stored raw)"},
+    {0}};
+static const clicmd IDX_CMD = {"import-idx", NULL, NULL, "IDX image/label pairs (Fashion-MNIST)",
+                               IDX_OPTS};
+
+static int cmd_import_idx(int argc, char **argv)
+{
+    idx_args a = {{.train = 1}, 0};
+    common_init(&a.o.common);
+    cliopt_result res;
+    int status;
+    if (parse(&IDX_CMD, argc, argv, &a, &res, &status))
+        return status;
+    a.o.train = a.split == 0;
+    catch_signals();
+    import_report rep;
+    char err[1024];
+    int rc = import_idx(&a.o, &rep, err, sizeof err);
+    return finish_import(rc, a.o.common.out, &rep, err);
+}
+
+/* ---------------------------------------------------------------- import-folder */
+
+typedef struct {
+    import_folder_options o;
+    int layout, grey; /* layout: auto, class, domain: import_layout's order */
+    post_args post;
+} folder_args;
+
+static const cliopt FOLDER_OPTS[] = {
+    {"--layout", CLIOPT_ENUM, offsetof(folder_args, layout), .choices = "auto|class|domain",
+     .doc = "ROOT/<class>/*.jpg|png or ROOT/<domain>/<class>/... (default auto: look)"},
+    {"--grey", CLIOPT_FLAG, offsetof(folder_args, grey), .doc = "decode to one channel"},
+    LIMIT(folder_args, o.common.limit),
+    POST_VAL(folder_args),
+    POST_GROUP(folder_args),
+    POST_SEED(folder_args),
+    POST_OUT_VAL(folder_args),
+    {"--out", CLIOPT_STRING, offsetof(folder_args, o.common.out), "FILE.h5",
+     .flags = CLIOPT_REQUIRED, .doc = "the dataset to write (the training side with --val)"},
+    {0}};
+static const clicmd FOLDER_CMD = {
+    "import-folder", "ROOT", "which folder? (ROOT)",
+    "images by class (and domain) folder, stored as they are; file names recorded", FOLDER_OPTS};
+
+static int cmd_import_folder(int argc, char **argv)
+{
+    folder_args a = {.layout = IMPORT_LAYOUT_AUTO};
+    common_init(&a.o.common);
+    cliopt_result res;
+    int status;
+    if (parse(&FOLDER_CMD, argc, argv, &a, &res, &status))
+        return status;
+    if (post_check(FOLDER_CMD.name, &a.post, &FOLDER_CMD, &res))
+        return 1;
+    a.o.root = res.positional;
+    a.o.layout = (import_layout)a.layout;
+    a.o.channels = a.grey ? 1 : 3;
+    a.o.common.out = post_target(&a.post, a.o.common.out);
+    catch_signals();
+    import_report rep;
+    char err[1024], label[4300];
+    int rc = import_folder(&a.o, &rep, err, sizeof err);
+    rc = finish_import(rc, post_label(&a.post, label, sizeof label), &rep, err);
+    return post_finish(FOLDER_CMD.name, &a.post, rc);
+}
+
+/* ---------------------------------------------------------------- import-masks */
+
+typedef struct {
+    import_masks_options o;
+    int grey;
+    post_args post;
+} masks_args;
+
+static const cliopt MASKS_OPTS[] = {
+    {"--images", CLIOPT_STRING, offsetof(masks_args, o.image_dir), "DIR",
+     .doc = "subfolder of ROOT with the images (default images)"},
+    {"--masks", CLIOPT_STRING, offsetof(masks_args, o.mask_dir), "DIR",
+     .doc = "subfolder with the masks of the same stems (default masks)"},
+    {"--class-from-prefix", CLIOPT_FLAG, offsetof(masks_args, o.class_from_prefix),
+     .doc = "<class><NN>_<photo id> names (COCO_MVal): label and group from the name"},
+    {"--grey", CLIOPT_FLAG, offsetof(masks_args, grey), .doc = "decode to one channel"},
+    LIMIT(masks_args, o.common.limit),
+    POST_FOREGROUND(masks_args),
+    POST_VAL(masks_args),
+    POST_GROUP(masks_args),
+    POST_SEED(masks_args),
+    POST_OUT_VAL(masks_args),
+    {"--out", CLIOPT_STRING, offsetof(masks_args, o.common.out), "FILE.h5",
+     .flags = CLIOPT_REQUIRED, .doc = "the dataset to write (the training side with --val)"},
+    {0}};
+static const clicmd MASKS_CMD = {
+    "import-masks", "ROOT", "which folder? (ROOT)",
+    "ROOT/images/<stem>.jpg + ROOT/masks/<stem>.png, masks binarised; file names recorded",
+    MASKS_OPTS};
+
+static int cmd_import_masks(int argc, char **argv)
+{
+    masks_args a = {.o = {.image_dir = "images", .mask_dir = "masks"}};
+    common_init(&a.o.common);
+    cliopt_result res;
+    int status;
+    if (parse(&MASKS_CMD, argc, argv, &a, &res, &status))
+        return status;
+    if (post_check(MASKS_CMD.name, &a.post, &MASKS_CMD, &res))
+        return 1;
+    a.o.root = res.positional;
+    a.o.channels = a.grey ? 1 : 3;
+    a.o.common.out = post_target(&a.post, a.o.common.out);
+    catch_signals();
+    import_report rep;
+    char err[1024], label[4300];
+    int rc = import_masks(&a.o, &rep, err, sizeof err);
+    rc = finish_import(rc, post_label(&a.post, label, sizeof label), &rep, err);
+    return post_finish(MASKS_CMD.name, &a.post, rc);
+}
+
+/* ---------------------------------------------------------------- import-coco */
+
+typedef struct {
+    import_coco_options o;
+    int crowd, grey;
+    post_args post;
+} coco_args;
+
+static const cliopt COCO_OPTS[] = {
+    {"--json", CLIOPT_STRING, offsetof(coco_args, o.json), "FILE", .flags = CLIOPT_REQUIRED,
+     .doc = "the COCO instances JSON"},
+    {"--images", CLIOPT_STRING, offsetof(coco_args, o.images), "DIR", .flags = CLIOPT_REQUIRED,
+     .doc = "the folder each image's file_name is relative to"},
+    {"--crowd", CLIOPT_ENUM, offsetof(coco_args, crowd), .choices = "skip|keep",
+     .doc = "iscrowd regions left out (skip, default) or kept as instances"},
+    {"--min-area", CLIOPT_INT, offsetof(coco_args, o.min_area), "N", .min = 0,
+     .max = CLIOPT_INT64_MAX, .expects = "a pixel count >= 0",
+     .doc = "drop instances under N mask pixels (default 16)"},
+    {"--keep-empty", CLIOPT_FLAG, offsetof(coco_args, o.keep_empty),
+     .doc = "also write images left without instances (default: dropped and counted)"},
+    {"--grey", CLIOPT_FLAG, offsetof(coco_args, grey), .doc = "decode to one channel"},
+    LIMIT(coco_args, o.common.limit),
+    POST_FOREGROUND(coco_args),
+    {"--out", CLIOPT_STRING, offsetof(coco_args, o.common.out), "FILE.h5",
+     .flags = CLIOPT_REQUIRED, .doc = "the dataset to write"},
+    {0}};
+static const clicmd COCO_CMD = {
+    "import-coco", NULL, NULL,
+    "COCO instances JSON: one item per image with its instances (class, polygons, masks;\n"
+    "group = image id); file names recorded",
+    COCO_OPTS};
 
 /* What the COCO importer dropped, after the common summary. */
 static void print_coco_counts(const import_coco_options *o, const import_report *rep)
@@ -356,291 +418,113 @@ static void print_coco_counts(const import_coco_options *o, const import_report 
                (long long)rep->empty_dropped);
 }
 
-static int cmd_import_coco(args *a)
+static int cmd_import_coco(int argc, char **argv)
 {
-    import_coco_options o = {.crowd = IMPORT_CROWD_SKIP, .min_area = IMPORT_COCO_MIN_AREA,
-                             .channels = 3};
-    common_init(&o.common);
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        const char *opt = a->argv[a->i];
-        if (!strcmp(opt, "--json")) {
-            if (!(o.json = value(a))) return 1;
-        } else if (!strcmp(opt, "--images")) {
-            if (!(o.images = value(a))) return 1;
-        } else if (!strcmp(opt, "--crowd")) {
-            const char *v = value(a);
-            if (!v) return 1;
-            if (!strcmp(v, "skip")) o.crowd = IMPORT_CROWD_SKIP;
-            else if (!strcmp(v, "keep")) o.crowd = IMPORT_CROWD_KEEP;
-            else {
-                fprintf(stderr, "pictor data import-coco: --crowd expects skip or keep, got "
-                                "'%s'\n", v);
-                return 1;
-            }
-        } else if (!strcmp(opt, "--min-area")) {
-            if (parse_min_area(a, &o.min_area)) return 1;
-        } else if (!strcmp(opt, "--keep-empty")) {
-            o.keep_empty = 1;
-        } else if (!strcmp(opt, "--grey")) {
-            o.channels = 1;
-        } else if (!strcmp(opt, "--limit")) {
-            if (parse_limit(a, &o.common.limit)) return 1;
-        } else if (!strcmp(opt, "--out")) {
-            if (!(o.common.out = value(a))) return 1;
-        } else {
-            return unknown(a);
-        }
-    }
-    if (!o.json || !o.images) {
-        fprintf(stderr, "pictor data import-coco: --json FILE and --images DIR are required\n");
-        return 1;
-    }
-    if (check_out(a, o.common.out))
-        return 1;
+    coco_args a = {.o = {.min_area = IMPORT_COCO_MIN_AREA}};
+    common_init(&a.o.common);
+    cliopt_result res;
+    int status;
+    if (parse(&COCO_CMD, argc, argv, &a, &res, &status))
+        return status;
+    a.o.crowd = a.crowd ? IMPORT_CROWD_KEEP : IMPORT_CROWD_SKIP;
+    a.o.channels = a.grey ? 1 : 3;
+    a.o.common.out = post_target(&a.post, a.o.common.out);
     catch_signals();
     import_report rep;
-    char err[1024];
-    int rc = import_coco(&o, &rep, err, sizeof err);
+    char err[1024], label[4300];
+    int rc = import_coco(&a.o, &rep, err, sizeof err);
     if (rc == IMPORT_OK) {
-        import_report_print(stdout, o.common.out, &rep);
-        print_coco_counts(&o, &rep);
+        import_report_print(stdout, post_label(&a.post, label, sizeof label), &rep);
+        print_coco_counts(&a.o, &rep);
         import_report_free(&rep);
-        return rc;
+    } else {
+        rc = finish_import(rc, a.post.out, &rep, err);
     }
-    return finish_import(rc, o.common.out, &rep, err);
+    return post_finish(COCO_CMD.name, &a.post, rc);
 }
 
 /* ---------------------------------------------------------------- info */
 
-static void print_size(FILE *f, long long bytes)
-{
-    const char *unit[] = {"B", "KB", "MB", "GB", "TB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4)
-        v /= 1024, u++;
-    fprintf(f, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
+typedef struct {
+    int unused;
+} no_args;
 
-/* Counts of values in [-1, n) (index 0 is -1); NULL on out of memory. */
-static int64_t *histogram(const int32_t *v, int64_t count, int n)
-{
-    int64_t *h = calloc((size_t)n + 1, sizeof *h);
-    for (int64_t i = 0; h && i < count; i++)
-        if (v[i] >= -1 && v[i] < n)
-            h[v[i] + 1]++;
-    return h;
-}
+static const cliopt INFO_OPTS[] = {{0}};
+static const clicmd INFO_CMD = {
+    "info", "FILE.h5", "which file? (FILE.h5)",
+    "counts, image sizes, class and domain histograms, annotations, file size", INFO_OPTS};
 
-/* The largest value + 1 (labels of a dataset without names). */
-static int value_range(const int32_t *v, int64_t count)
+static int cmd_info(int argc, char **argv)
 {
-    int32_t max = -1;
-    for (int64_t i = 0; i < count; i++)
-        max = v[i] > max ? v[i] : max;
-    return max + 1;
-}
-
-static void print_histogram(const char *title, const int32_t *v, int64_t count, int n_names,
-                            const char *(*name)(const store_reader *, int),
-                            const store_reader *r)
-{
-    int n = n_names > 0 ? n_names : value_range(v, count);
-    if (n == 0) {
-        printf("%-13s none\n", title);
-        return;
-    }
-    int64_t *h = histogram(v, count, n);
-    if (!h)
-        return;
-    printf("%-13s %d%s\n", title, n, n_names > 0 ? "" : " (no names)");
-    for (int k = 0; k < n; k++)
-        printf("  %4d  %-28s %lld\n", k, n_names > 0 ? name(r, k) : "", (long long)h[k + 1]);
-    if (h[0] > 0)
-        printf("  %4s  %-28s %lld\n", "-1", "(none)", (long long)h[0]);
-    free(h);
-}
-
-static void print_annotations(const store_reader *r, const store_summary *s)
-{
-    const store_layout *L = store_layout_of(r);
-    unsigned a = L->o.annotations;
-    printf("%-13s", "annotations");
-    if (!a)
-        printf(" none");
-    if (a & STORE_MASK)
-        printf(" mask (%s);", L->o.masks == STORE_RAW ? "raw" : "png");
-    if (a & STORE_INSTANCES)
-        printf(" instances: %lld in %lld items, %lld polygons, %lld vertices;",
-               (long long)L->n_instances, (long long)s->items_with_instances,
-               (long long)L->n_polygons, (long long)L->n_vertices);
-    if (a & STORE_POINTS)
-        printf(" points: %lld in %lld items;", (long long)L->n_points,
-               (long long)s->items_with_points);
-    if (a & STORE_AREA)
-        printf(" area ratio: %lld items;", (long long)s->items_with_area);
-    if (a & STORE_DEPTH)
-        printf(" depth (%s): %lld items;", L->o.depth == STORE_DEPTH_F16 ? "float16" : "float32",
-               (long long)s->items_with_depth);
-    printf("\n");
-}
-
-static void print_info(const char *path, const store_reader *r, const store_summary *s,
-                       long long file_size)
-{
-    const store_layout *L = store_layout_of(r);
-    printf("%-13s %s (", "file", path);
-    print_size(stdout, file_size);
-    printf(")\n%-13s %s v%d%s%s\n", "format", STORE_FORMAT_NAME, L->version,
-           *L->o.source ? ", from: " : "", L->o.source);
-    printf("%-13s %lld\n", "items", (long long)L->count);
-    if (L->o.images == STORE_RAW)
-        printf("%-13s raw uint8 [%lld, %d, %d, %d]\n", "images", (long long)L->count,
-               L->o.height, L->o.width, L->o.channels);
-    else
-        printf("%-13s encoded (JPEG/PNG bytes), decoded to %d channel%s\n", "images",
-               L->o.channels, L->o.channels > 1 ? "s" : "");
-    if (L->count > 0)
-        printf("%-13s width %d..%d, height %d..%d\n", "image size", s->min_w, s->max_w,
-               s->min_h, s->max_h);
-    print_histogram("classes", store_labels(r), L->count, store_num_classes(r),
-                    store_class_name, r);
-    print_histogram("domains", store_domains(r), L->count, store_num_domains(r),
-                    store_domain_name, r);
-    print_annotations(r, s);
-    if (s->distinct_groups > 0)
-        printf("%-13s %lld distinct\n", "groups", (long long)s->distinct_groups);
-}
-
-static int cmd_info(args *a)
-{
-    const char *path = NULL;
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        if (a->argv[a->i][0] == '-')
-            return unknown(a);
-        if (positional(a, &path))
-            return 1;
-    }
-    if (!path) {
-        fprintf(stderr, "pictor data info: which file? (FILE.h5)\n");
-        return 1;
-    }
+    no_args a;
+    cliopt_result res;
+    int status;
+    if (parse(&INFO_CMD, argc, argv, &a, &res, &status))
+        return status;
+    const char *path = res.positional;
     char err[1024];
     store_reader *r = store_open(path, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "pictor data info: %s\n", err);
-        return 1;
-    }
+    if (!r)
+        return user_error(INFO_CMD.name, err);
     store_summary s;
     if (store_summarize(r, &s, err, sizeof err)) {
-        fprintf(stderr, "pictor data info: %s\n", err);
         store_close(r);
-        return 1;
+        return user_error(INFO_CMD.name, err);
     }
     struct stat st;
-    print_info(path, r, &s, stat(path, &st) == 0 ? (long long)st.st_size : -1);
+    data_print_info(path, r, &s, stat(path, &st) == 0 ? (long long)st.st_size : -1);
     store_close(r);
     return 0;
 }
 
-/* ---------------------------------------------------------------- synth, filter-sketches */
-
-/* A number option: strtod / strtoll with a range. */
-static int parse_double(args *a, double lo, double hi, double *out)
-{
-    const char *opt = a->argv[a->i], *v = value(a);
-    if (!v)
-        return -1;
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "pictor data %s: %s expects a number in [%g, %g], got '%s'\n", a->cmd,
-                opt, lo, hi, v);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
-static int parse_int(args *a, long long lo, long long hi, long long *out)
-{
-    const char *opt = a->argv[a->i], *v = value(a);
-    if (!v)
-        return -1;
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi) {
-        fprintf(stderr, "pictor data %s: %s expects an integer in [%lld, %lld], got '%s'\n",
-                a->cmd, opt, lo, hi, v);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
+/* ---------------------------------------------------------------- synth */
 
 /* The options of `pictor data synth KIND`, parsed before the kind is known (it may come after
  * them); which ones a kind takes is checked afterwards. */
 typedef struct {
-    const char *kind, *out, *preview, *dir, *gaps_csv;
-    int train, grey, one_domain_per_item;
-    int64_t n;          /* 0: the kind's default */
-    uint64_t seed;
-    long long size;     /* 0: the kind's default */
+    const char *out, *preview, *dir, *gaps_csv;
+    int split, grey, one_domain_per_item;
+    int64_t n;    /* 0: the kind's default */
+    int64_t seed;
+    int64_t size; /* 0: the kind's default */
     double cut_gaps;
-    const char *cut_gaps_opt, *grey_opt, *one_domain_opt, *dir_opt; /* as given, for messages */
+    post_args post;
 } synth_args;
 
-static int parse_synth_args(args *a, synth_args *s)
-{
-    memset(s, 0, sizeof *s);
-    s->train = 1;
-    long long v;
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        const char *opt = a->argv[a->i];
-        if (!strcmp(opt, "--out")) {
-            if (!(s->out = value(a))) return -1;
-        } else if (!strcmp(opt, "--split")) {
-            const char *sp = value(a);
-            if (!sp) return -1;
-            if (strcmp(sp, "train") && strcmp(sp, "test")) {
-                fprintf(stderr, "pictor data synth: --split expects train or test, got '%s'\n",
-                        sp);
-                return -1;
-            }
-            s->train = !strcmp(sp, "train");
-        } else if (!strcmp(opt, "--n")) {
-            if (parse_int(a, 1, INT64_MAX, &v)) return -1;
-            s->n = v;
-        } else if (!strcmp(opt, "--seed")) {
-            if (parse_int(a, 0, INT64_MAX, &v)) return -1;
-            s->seed = (uint64_t)v;
-        } else if (!strcmp(opt, "--size")) {
-            if (parse_int(a, 1, 1 << 20, &s->size)) return -1;
-        } else if (!strcmp(opt, "--preview")) {
-            if (!(s->preview = value(a))) return -1;
-        } else if (!strcmp(opt, "--grey")) {
-            s->grey = 1, s->grey_opt = opt;
-        } else if (!strcmp(opt, "--one-domain-per-item")) {
-            s->one_domain_per_item = 1, s->one_domain_opt = opt;
-        } else if (!strcmp(opt, "--cut-gaps")) {
-            s->cut_gaps_opt = opt;
-            if (parse_double(a, 0, 1, &s->cut_gaps)) return -1;
-        } else if (!strcmp(opt, "--gaps-csv")) {
-            if (!(s->gaps_csv = value(a))) return -1;
-        } else if (!strcmp(opt, "--dir") || !strcmp(opt, "--idx-dir")) {
-            s->dir_opt = opt;
-            if (!(s->dir = value(a))) return -1;
-        } else if (opt[0] == '-') {
-            unknown(a);
-            return -1;
-        } else if (positional(a, &s->kind)) {
-            return -1;
-        }
-    }
-    return 0;
-}
+static const cliopt SYNTH_OPTS[] = {
+    {"--split", CLIOPT_ENUM, offsetof(synth_args, split), .choices = "train|test",
+     .doc = "train (default) or test: the test split never repeats a train item or scene"},
+    {"--n", CLIOPT_INT, offsetof(synth_args, n), "N", .min = 1, .max = CLIOPT_INT64_MAX,
+     .doc = "source items (fmnist-domains, default all) or scenes (default 10000 / 1000)"},
+    {"--seed", CLIOPT_INT, offsetof(synth_args, seed), "S", .min = 0, .max = CLIOPT_INT64_MAX,
+     .doc = "random seed (default 0)"},
+    {"--size", CLIOPT_INT, offsetof(synth_args, size), "PX", .min = 1, .max = 1 << 20,
+     .doc = "image side (fmnist-domains: default 64; scenes: 32..1024, default 128)"},
+    {"--preview", CLIOPT_STRING, offsetof(synth_args, preview), "FILE.png",
+     .doc = "a sheet of the first items (scenes: the first 8 and their instances)"},
+    {"--grey", CLIOPT_FLAG, offsetof(synth_args, grey), .doc = "shapes, fmnist-canvas: one channel"},
+    {"--one-domain-per-item", CLIOPT_FLAG, offsetof(synth_args, one_domain_per_item),
+     .doc = "fmnist-domains: item i in domain i % 3 only (default: all three)"},
+    {"--cut-gaps", CLIOPT_DOUBLE, offsetof(synth_args, cut_gaps), "MAX", .min = 0, .max = 1,
+     .doc = "fmnist-domains: cut an outline gap of 0, 5, ..., MAX*100% into every drawing"},
+    {"--gaps-csv", CLIOPT_STRING, offsetof(synth_args, gaps_csv), "FILE",
+     .doc = "fmnist-domains with --cut-gaps: index,source_item,gap of every drawing"},
+    {"--dir", CLIOPT_STRING, offsetof(synth_args, dir), "DIR",
+     .doc = "fmnist-domains, fmnist-canvas: the Fashion-MNIST IDX folder"},
+    {"--idx-dir", CLIOPT_STRING, offsetof(synth_args, dir), "DIR", .doc = "the same as --dir"},
+    POST_FOREGROUND(synth_args),
+    {"--out", CLIOPT_STRING, offsetof(synth_args, out), "FILE.h5", .flags = CLIOPT_REQUIRED,
+     .doc = "the dataset to write"},
+    {0}};
+static const clicmd SYNTH_CMD = {
+    "synth", "KIND", "which data set? (KIND: fmnist-domains, shapes or fmnist-canvas)",
+    "fmnist-domains: Fashion-MNIST as photo, hand_drawn and cartoon (domains 0-2),\n"
+    "  silhouette masks;\n"
+    "shapes: scenes of 1-6 textured shapes (7 classes) on a textured background, occluding\n"
+    "  each other, one instance mask (visible part) and class per object;\n"
+    "fmnist-canvas: 2-5 Fashion-MNIST items per canvas, resized and tinted; masks =\n"
+    "  silhouettes minus what later items cover, class = the item's label",
+    SYNTH_OPTS};
 
 /* An option the kind does not take: a message naming it; returns the exit status 1. */
 static int not_for_kind(const char *kind, const char *opt, const char *kinds)
@@ -650,27 +534,30 @@ static int not_for_kind(const char *kind, const char *opt, const char *kinds)
 }
 
 /* --size within [lo, hi] for the kind (0: not given). */
-static int check_synth_size(const synth_args *s, long long lo, long long hi)
+static int check_synth_size(const char *kind, const synth_args *s, long long lo, long long hi)
 {
     if (s->size && (s->size < lo || s->size > hi)) {
         fprintf(stderr, "pictor data synth %s: --size expects an integer in [%lld, %lld], got "
-                        "%lld\n", s->kind, lo, hi, s->size);
+                        "%lld\n", kind, lo, hi, (long long)s->size);
         return -1;
     }
     return 0;
 }
 
-static int synth_fmnist_domains_cmd(const synth_args *s)
+static int synth_fmnist_domains_cmd(const char *kind, const synth_args *s,
+                                    const cliopt_result *res)
 {
-    if (s->grey_opt)
-        return not_for_kind(s->kind, s->grey_opt, "shapes and fmnist-canvas");
-    if (check_synth_size(s, SYNTH_MIN_SIZE, SYNTH_MAX_SIZE))
+    const char *grey = cliopt_given(&SYNTH_CMD, res, "--grey");
+    const char *fg = cliopt_given(&SYNTH_CMD, res, "--foreground");
+    if (grey || fg)
+        return not_for_kind(kind, grey ? grey : fg, "shapes and fmnist-canvas");
+    if (check_synth_size(kind, s, SYNTH_MIN_SIZE, SYNTH_MAX_SIZE))
         return 1;
     if (s->gaps_csv && !(s->cut_gaps > 0)) {
         fprintf(stderr, "pictor data synth: --gaps-csv needs --cut-gaps MAX (> 0)\n");
         return 1;
     }
-    synth_fmnist_options o = {.train = s->train, .seed = s->seed, .dir = s->dir,
+    synth_fmnist_options o = {.train = s->split == 0, .seed = (uint64_t)s->seed, .dir = s->dir,
                               .size = s->size ? (int)s->size : SYNTH_DEFAULT_SIZE,
                               .preview = s->preview, .one_domain_per_item = s->one_domain_per_item,
                               .cut_gaps = s->cut_gaps, .gaps_csv = s->gaps_csv};
@@ -687,29 +574,34 @@ static int synth_fmnist_domains_cmd(const synth_args *s)
 }
 
 /* shapes and fmnist-canvas: scenes with several instances (data/synth_instances.h). */
-static int synth_scenes_cmd(const synth_args *s, synth_scene_kind kind)
+static int synth_scenes_cmd(const char *kind_name, synth_args *s, const cliopt_result *res,
+                            synth_scene_kind kind)
 {
     const char *only = "fmnist-domains";
-    if (s->one_domain_opt)
-        return not_for_kind(s->kind, s->one_domain_opt, only);
-    if (s->cut_gaps_opt || s->gaps_csv)
-        return not_for_kind(s->kind, s->cut_gaps_opt ? "--cut-gaps" : "--gaps-csv", only);
-    if (kind == SYNTH_SCENE_SHAPES && s->dir_opt)
-        return not_for_kind(s->kind, s->dir_opt, "fmnist-domains and fmnist-canvas");
-    if (check_synth_size(s, SYNTH_SCENE_MIN_SIZE, SYNTH_SCENE_MAX_SIZE))
+    const char *one = cliopt_given(&SYNTH_CMD, res, "--one-domain-per-item");
+    const char *cut = cliopt_given(&SYNTH_CMD, res, "--cut-gaps");
+    const char *dir = cliopt_given(&SYNTH_CMD, res, "--idx-dir");
+    dir = dir ? dir : cliopt_given(&SYNTH_CMD, res, "--dir");
+    if (one)
+        return not_for_kind(kind_name, one, only);
+    if (cut || s->gaps_csv)
+        return not_for_kind(kind_name, cut ? "--cut-gaps" : "--gaps-csv", only);
+    if (kind == SYNTH_SCENE_SHAPES && dir)
+        return not_for_kind(kind_name, dir, "fmnist-domains and fmnist-canvas");
+    if (check_synth_size(kind_name, s, SYNTH_SCENE_MIN_SIZE, SYNTH_SCENE_MAX_SIZE))
         return 1;
-    synth_instances_options o = {.kind = kind, .train = s->train, .seed = s->seed,
+    synth_instances_options o = {.kind = kind, .train = s->split == 0, .seed = (uint64_t)s->seed,
                                  .size = (int)s->size, .channels = s->grey ? 1 : 3,
                                  .dir = s->dir, .preview = s->preview};
     common_init(&o.common);
-    o.common.out = s->out;
+    o.common.out = post_target(&s->post, s->out);
     o.common.limit = s->n;
     catch_signals();
     import_report rep;
-    char err[1024];
+    char err[1024], label[4300];
     int rc = synth_instances(&o, &rep, err, sizeof err);
     if (rc == IMPORT_OK) {
-        import_report_print(stdout, o.common.out, &rep);
+        import_report_print(stdout, post_label(&s->post, label, sizeof label), &rep);
         printf("instances: %lld written", (long long)rep.instances);
         if (rep.tiny_dropped > 0)
             printf("; %lld dropped (under %d visible pixels after occlusion)",
@@ -718,35 +610,35 @@ static int synth_scenes_cmd(const synth_args *s, synth_scene_kind kind)
         if (o.preview)
             printf("preview: %s\n", o.preview);
         import_report_free(&rep);
-        return rc;
+    } else {
+        rc = finish_import(rc, s->out, &rep, err);
     }
-    return finish_import(rc, o.common.out, &rep, err);
+    return post_finish(SYNTH_CMD.name, &s->post, rc);
 }
 
-/* pictor data synth KIND --out FILE.h5 [--split train|test] [--n N] [--seed S] [--size PX]
- *                       [--preview FILE.png] ...; see usage() for each kind's own options. */
-static int cmd_synth(args *a)
+static int cmd_synth(int argc, char **argv)
 {
     synth_args s;
-    if (parse_synth_args(a, &s))
-        return 1;
-    static const char *const kinds = "fmnist-domains, shapes or fmnist-canvas";
-    if (!s.kind) {
-        fprintf(stderr, "pictor data synth: which data set? (KIND: %s)\n", kinds);
-        return 1;
-    }
-    int domains = !strcmp(s.kind, "fmnist-domains"), shapes = !strcmp(s.kind, "shapes");
-    int canvas = !strcmp(s.kind, "fmnist-canvas");
+    memset(&s, 0, sizeof s);
+    cliopt_result res;
+    int status;
+    if (parse(&SYNTH_CMD, argc, argv, &s, &res, &status))
+        return status;
+    const char *kind = res.positional;
+    int domains = !strcmp(kind, "fmnist-domains"), shapes = !strcmp(kind, "shapes");
+    int canvas = !strcmp(kind, "fmnist-canvas");
     if (!domains && !shapes && !canvas) {
-        fprintf(stderr, "pictor data synth: unknown data set '%s' (KIND: %s)\n", s.kind, kinds);
+        fprintf(stderr, "pictor data synth: unknown data set '%s' (KIND: fmnist-domains, "
+                        "shapes or fmnist-canvas)\n", kind);
         return 1;
     }
-    if (check_out(a, s.out))
-        return 1;
     if (domains)
-        return synth_fmnist_domains_cmd(&s);
-    return synth_scenes_cmd(&s, shapes ? SYNTH_SCENE_SHAPES : SYNTH_SCENE_FMNIST_CANVAS);
+        return synth_fmnist_domains_cmd(kind, &s, &res);
+    return synth_scenes_cmd(kind, &s, &res,
+                            shapes ? SYNTH_SCENE_SHAPES : SYNTH_SCENE_FMNIST_CANVAS);
 }
+
+/* ---------------------------------------------------------------- filter-sketches */
 
 /* histogram.png: counts of completeness in 50 bins over [0, 1] as a step line, and the
  * threshold as a vertical line. */
@@ -786,44 +678,45 @@ static int write_score_histogram(const sketch_filter_options *o, const sketch_fi
     return 0;
 }
 
-/* pictor data filter-sketches IN.h5 --out KEPT.h5 --report DIR [--min-completeness X]
- *                             [--tolerance PX] [--domain NAME] */
-static int cmd_filter_sketches(args *a)
+
+typedef struct {
+    sketch_filter_options o;
+    int64_t tolerance;
+} filter_args;
+
+static const cliopt FILTER_OPTS[] = {
+    {"--min-completeness", CLIOPT_DOUBLE, offsetof(filter_args, o.min_completeness), "X",
+     .min = 0, .max = 1, .doc = "keep drawings whose strokes cover at least X of the outline "
+                                "(default 0.9)"},
+    {"--tolerance", CLIOPT_INT, offsetof(filter_args, tolerance), "PX", .min = 0,
+     .max = SKETCH_MAX_TOLERANCE, .doc = "a stroke within PX pixels covers the outline "
+                                         "(default 2)"},
+    {"--domain", CLIOPT_STRING, offsetof(filter_args, o.domain), "NAME",
+     .doc = "the domain screened (default hand_drawn; every item if IN has no domain names)"},
+    {"--out", CLIOPT_STRING, offsetof(filter_args, o.out), "KEPT.h5", .flags = CLIOPT_REQUIRED,
+     .doc = "the items kept"},
+    {"--report", CLIOPT_STRING, offsetof(filter_args, o.report_dir), "DIR",
+     .flags = CLIOPT_REQUIRED,
+     .doc = "scores.csv, histogram.png, contact_sheet.png (rejected), summary.txt"},
+    {0}};
+static const clicmd FILTER_CMD = {"filter-sketches", "IN.h5", "which file? (IN.h5)",
+                                  "drop hand drawings whose strokes miss part of the mask's "
+                                  "outline",
+                                  FILTER_OPTS};
+
+static int cmd_filter_sketches(int argc, char **argv)
 {
-    sketch_filter_options o = {.min_completeness = SKETCH_DEFAULT_MIN_COMPLETENESS,
-                               .tolerance = SKETCH_DEFAULT_TOLERANCE,
-                               .domain = SKETCH_DEFAULT_DOMAIN, .progress = stderr,
-                               .cancel = &g_interrupted};
-    long long v;
-    for (a->i = 1; a->i < a->argc; a->i++) {
-        const char *opt = a->argv[a->i];
-        if (!strcmp(opt, "--out")) {
-            if (!(o.out = value(a))) return 1;
-        } else if (!strcmp(opt, "--report")) {
-            if (!(o.report_dir = value(a))) return 1;
-        } else if (!strcmp(opt, "--min-completeness")) {
-            if (parse_double(a, 0, 1, &o.min_completeness)) return 1;
-        } else if (!strcmp(opt, "--tolerance")) {
-            if (parse_int(a, 0, SKETCH_MAX_TOLERANCE, &v)) return 1;
-            o.tolerance = (int)v;
-        } else if (!strcmp(opt, "--domain")) {
-            if (!(o.domain = value(a))) return 1;
-        } else if (opt[0] == '-') {
-            return unknown(a);
-        } else if (positional(a, &o.in)) {
-            return 1;
-        }
-    }
-    if (!o.in) {
-        fprintf(stderr, "pictor data filter-sketches: which file? (IN.h5)\n");
-        return 1;
-    }
-    if (check_out(a, o.out))
-        return 1;
-    if (!o.report_dir) {
-        fprintf(stderr, "pictor data filter-sketches: --report DIR is required\n");
-        return 1;
-    }
+    filter_args a = {{.min_completeness = SKETCH_DEFAULT_MIN_COMPLETENESS,
+                      .domain = SKETCH_DEFAULT_DOMAIN, .progress = stderr,
+                      .cancel = &g_interrupted},
+                     SKETCH_DEFAULT_TOLERANCE};
+    cliopt_result res;
+    int status;
+    if (parse(&FILTER_CMD, argc, argv, &a, &res, &status))
+        return status;
+    sketch_filter_options o = a.o;
+    o.in = res.positional;
+    o.tolerance = (int)a.tolerance;
     catch_signals();
     sketch_filter_report rep;
     char err[1024];
@@ -840,20 +733,94 @@ static int cmd_filter_sketches(args *a)
     return rc;
 }
 
+/* ---------------------------------------------------------------- foreground, split */
+
+typedef struct {
+    post_args post;
+} curate_args;
+
+static const cliopt FOREGROUND_OPTS[] = {
+    {"--out", CLIOPT_STRING, offsetof(curate_args, post.out), "OUT.h5", .flags = CLIOPT_REQUIRED,
+     .doc = "the converted dataset (may be IN: replaced only when complete)"},
+    {0}};
+static const clicmd FOREGROUND_CMD = {
+    "foreground", "IN.h5", "which file? (IN.h5)",
+    "every class becomes one class 'foreground' (labels and instance classes; masks, items\n"
+    "and everything else unchanged)",
+    FOREGROUND_OPTS};
+
+static int cmd_foreground(int argc, char **argv)
+{
+    curate_args a;
+    memset(&a, 0, sizeof a);
+    cliopt_result res;
+    int status;
+    if (parse(&FOREGROUND_CMD, argc, argv, &a, &res, &status))
+        return status;
+    a.post.foreground = 1;
+    catch_signals();
+    return run_post(FOREGROUND_CMD.name, res.positional, &a.post);
+}
+
+static const cliopt SPLIT_OPTS[] = {
+    {"--val", CLIOPT_DOUBLE, offsetof(curate_args, post.val), "F", .min = 0, .max = 1,
+     .flags = CLIOPT_REQUIRED | CLIOPT_OPEN_MIN | CLIOPT_OPEN_MAX,
+     .doc = "fraction of the items for --out-val, met as closely as whole groups allow"},
+    POST_GROUP(curate_args),
+    POST_SEED(curate_args),
+    POST_FOREGROUND(curate_args),
+    {"--out-train", CLIOPT_STRING, offsetof(curate_args, post.out), "A.h5",
+     .flags = CLIOPT_REQUIRED, .doc = "the training side"},
+    {"--out-val", CLIOPT_STRING, offsetof(curate_args, post.out_val), "B.h5",
+     .flags = CLIOPT_REQUIRED, .doc = "the validation side"},
+    {0}};
+static const clicmd SPLIT_CMD = {
+    "split", "IN.h5", "which file? (IN.h5)",
+    "a group-aware train/validation split: items of one group stay on one side (greedy over\n"
+    "groups in a seeded random order)",
+    SPLIT_OPTS};
+
+static int cmd_split(int argc, char **argv)
+{
+    curate_args a;
+    memset(&a, 0, sizeof a);
+    cliopt_result res;
+    int status;
+    if (parse(&SPLIT_CMD, argc, argv, &a, &res, &status))
+        return status;
+    catch_signals();
+    return run_post(SPLIT_CMD.name, res.positional, &a.post);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct {
-    const char *name;
-    int (*run)(args *a);
+    const clicmd *cmd;
+    int (*run)(int argc, char **argv);
 } COMMANDS[] = {
-    {"info", cmd_info},
-    {"import-idx", cmd_import_idx},
-    {"import-folder", cmd_import_folder},
-    {"import-masks", cmd_import_masks},
-    {"import-coco", cmd_import_coco},
-    {"synth", cmd_synth},
-    {"filter-sketches", cmd_filter_sketches},
+    {&INFO_CMD, cmd_info},
+    {&IDX_CMD, cmd_import_idx},
+    {&FOLDER_CMD, cmd_import_folder},
+    {&MASKS_CMD, cmd_import_masks},
+    {&COCO_CMD, cmd_import_coco},
+    {&SYNTH_CMD, cmd_synth},
+    {&FILTER_CMD, cmd_filter_sketches},
+    {&FOREGROUND_CMD, cmd_foreground},
+    {&SPLIT_CMD, cmd_split},
 };
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pictor data <command> ...   (pictor data <command> --help: its options)\n");
+    for (size_t k = 0; k < N_COMMANDS; k++) {
+        fprintf(f, "\n");
+        cliopt_usage(f, COMMANDS[k].cmd, 1);
+    }
+    fprintf(f, "\nImports skip unreadable or undecodable files (listed at the end) and write "
+               "FILE.h5\nonly when complete. Exit status: 0 ok, 1 user error, 2 internal error, "
+               "130 interrupted.\n");
+}
 
 int cmd_data(int argc, char **argv)
 {
@@ -865,13 +832,13 @@ int cmd_data(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t k = 0; k < sizeof COMMANDS / sizeof COMMANDS[0]; k++) {
-        if (!strcmp(argv[0], COMMANDS[k].name)) {
-            args a = {argc, argv, 0, COMMANDS[k].name};
-            return COMMANDS[k].run(&a);
-        }
-    }
-    fprintf(stderr, "pictor data: unknown command '%s' (info, import-idx, import-folder, "
-                    "import-masks, import-coco, synth, filter-sketches)\n", argv[0]);
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        if (!strcmp(argv[0], COMMANDS[k].cmd->name))
+            return COMMANDS[k].run(argc, argv);
+    char list[512] = "";
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                 COMMANDS[k].cmd->name);
+    fprintf(stderr, "pictor data: unknown command '%s' (%s)\n", argv[0], list);
     return 1;
 }
