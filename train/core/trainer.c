@@ -260,13 +260,17 @@ static int session_open(session *s, const trainer_opts *o, int need_train, char 
 
 /* settings' augmentation keys -> the loader's pipeline. data.augment.resize (training only) comes
  * before the random crop; without it the images are resized to data.image_size after the crop.
- * Evaluation gets only the resize to data.image_size. */
+ * Evaluation gets only the resize to data.image_size. Both resizes stretch, or letterbox with
+ * data.resize_mode (pipeline/dense_augment.h: aug_unletterbox_* maps predictions back). */
 static aug_config augment_of(const settings *c, int training)
 {
     aug_config a;
     memset(&a, 0, sizeof a);
     const settings_augment *g = &c->data.augment;
     a.resize_h = a.resize_w = (int)c->data.image_size;
+    a.letterbox = c->data.resize_mode == SETTINGS_RESIZE_LETTERBOX;
+    a.fill_image = (uint8_t)c->data.pad_value;
+    a.fill_mask = (uint8_t)c->data.mask_pad_value;
     if (!training)
         return a;
     if (g->resize > 0) {
@@ -276,6 +280,12 @@ static aug_config augment_of(const settings *c, int training)
     a.rot90_prob = g->rot90 ? 0.75f : 0.0f; /* then k in {1,2,3}: uniform over 0/90/180/270 */
     a.hflip_prob = (float)g->hflip;
     a.crop_h = a.crop_w = (int)g->crop;
+    a.rotate_deg = (float)g->rotate;
+    a.object_crop_prob = (float)g->object_crop_prob;
+    if (g->object_crop_scale.n == 2) {
+        a.object_crop_scale_min = (float)g->object_crop_scale.v[0];
+        a.object_crop_scale_max = (float)g->object_crop_scale.v[1];
+    }
     a.blur_prob = (float)g->blur_prob;
     a.blur_sigma_max = (float)g->blur_sigma;
     a.blur_sigma_min = g->blur_sigma > 0.1 ? 0.1f : (float)g->blur_sigma;
