@@ -133,6 +133,28 @@ Test(image, png_round_trip_grey_and_rgb_exact)
     }
 }
 
+/* RGBA (the cut-outs of `pictor segment`): colour type 6 in the header, the RGB read back exactly
+ * (decoding drops the alpha), and the alpha is the 4th byte of every pixel as written. */
+Test(image, png_rgba_encode)
+{
+    int h = 9, w = 14;
+    uint8_t *src = pattern(h, w, 4, 5u), *enc = NULL, *px = NULL;
+    size_t len = 0;
+    char err[256];
+    cr_assert_eq(image_encode_png(src, h, w, 4, &enc, &len, err, sizeof err), 0, "%s", err);
+    cr_assert_gt(len, 26);
+    cr_expect_eq(enc[25], 6, "IHDR colour type %d, expected 6 (RGBA)", enc[25]);
+    int dh, dw, dc;
+    decode_ok(enc, len, 3, &px, &dh, &dw, &dc);
+    for (int i = 0; i < h * w; i++)
+        cr_assert_eq(memcmp(px + 3 * i, src + 4 * i, 3), 0, "pixel %d", i);
+    free(enc);
+    enc = NULL;
+    cr_expect_neq(image_encode_png(src, h, w, 2, &enc, &len, err, sizeof err), 0,
+                  "two channels are refused");
+    free(src), free(enc), free(px);
+}
+
 Test(image, png_channel_conversion)
 {
     int h = 4, w = 5;

@@ -399,7 +399,8 @@ static int png_encode_into(png_structp png, png_infop info, png_writer *wr, cons
         png_set_compression_strategy(png, 3 /* Z_RLE */);
     }
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
-                 c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 c == 1 ? PNG_COLOR_TYPE_GRAY : c == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     size_t stride = (size_t)w * (size_t)c;
@@ -412,7 +413,7 @@ static int png_encode_into(png_structp png, png_infop info, png_writer *wr, cons
 int image_encode_png(const uint8_t *pixels, int h, int w, int c, uint8_t **out, size_t *len,
                      char *err, size_t errlen)
 {
-    if (!pixels || (c != 1 && c != 3) || check_size(h, w, err, errlen))
+    if (!pixels || (c != 1 && c != 3 && c != 4) || check_size(h, w, err, errlen))
         return err_fail(err, errlen, "cannot encode a %dx%dx%d image as PNG", w, h, c);
     png_writer wr = {0};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &wr, png_on_write_error,

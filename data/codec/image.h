@@ -47,7 +47,7 @@ int image_decode(const void *data, size_t len, int channels, uint8_t **pixels, i
  * full decode. Importers use it to validate files they store as they are. */
 int image_check(const void *data, size_t len, int *h, int *w, int *c, char *err, size_t errlen);
 
-/* Encode h x w x c pixels (c = 1 or 3) as a PNG (lossless, zlib level 6). */
+/* Encode h x w x c pixels (c = 1 grey, 3 RGB or 4 RGBA) as a PNG (lossless, zlib level 6). */
 int image_encode_png(const uint8_t *pixels, int h, int w, int c, uint8_t **out, size_t *len,
                      char *err, size_t errlen);
 /* Encode as a baseline JPEG of the given quality (1..100); 4:4:4 chroma from quality 90 up,
