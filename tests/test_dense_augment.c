@@ -7,7 +7,8 @@
  * inside its scaled crop window; rotation by 0 and 360 being the identity and by 90/180/270
  * equalling rot90; letterbox plans (sizes, centring, odd leftovers) and letterbox then unletterbox
  * of a blob (IoU > 0.97, u8 and float); a sample without an object; determinism for a seed;
- * config errors naming the key; defaults leaving existing configs unchanged. Needs no shim.
+ * config errors naming the key; defaults leaving existing configs unchanged; rotation against
+ * torchvision's F.rotate (tests/reference/rotate_ref.py). Needs no shim.
  */
 #include <criterion/criterion.h>
 
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "config/settings.h"
 #include "pipeline/augment.h"
 #include "pipeline/dense_augment.h"
@@ -661,4 +663,73 @@ Test(dense_augment, config_defaults_are_off_and_bad_values_name_the_key)
     cr_assert(strstr(g_err, "object crop scale"), "%s", g_err);
     c.object_crop_scale_min = 1;
     cr_assert_eq(aug_config_check(&c, g_err, sizeof g_err), 0, "%s", g_err);
+}
+
+/* ---------------------------------------------------------------- torchvision parity */
+
+Test(dense_augment, rotation_matches_torchvision)
+{
+    enum { H = 37, W = 52, C = 3, N = 4 };
+    const double angles[N] = {23.7, -61, 135, 7.25};
+    uint8_t img[H * W * C], mask[H * W];
+    prng r;
+    prng_seed(&r, 42);
+    for (int i = 0; i < H; i++) {
+        for (int j = 0; j < W; j++) {
+            for (int k = 0; k < C; k++) /* smooth ramps plus noise: bilinear weights matter */
+                img[(i * W + j) * C + k] =
+                    (uint8_t)((i * 5 + j * 3 * (k + 1) + (int)prng_below(&r, 40)) % 256);
+            double u = (j - 30.0) / 14.0, v = (i - 15.0) / 9.0;
+            mask[i * W + j] = (uint8_t)(u * u + v * v < 1.0 ? 3 : 0);
+        }
+    }
+    char *dir = tst_tmpdir();
+    cr_assert_not_null(dir);
+    char in[4200], out[4200], args[8500];
+    snprintf(in, sizeof in, "%s/in.bin", dir);
+    snprintf(out, sizeof out, "%s/out.bin", dir);
+    FILE *f = fopen(in, "wb");
+    cr_assert_not_null(f);
+    const int32_t head[4] = {H, W, C, N};
+    fwrite(head, sizeof head, 1, f);
+    fwrite(angles, sizeof angles, 1, f);
+    fwrite(img, sizeof img, 1, f);
+    fwrite(mask, sizeof mask, 1, f);
+    fclose(f);
+    snprintf(args, sizeof args, "'%s' '%s'", in, out);
+    cr_assert_eq(tst_python("rotate_ref.py", args), 0, "tests/reference/rotate_ref.py failed");
+    f = fopen(out, "rb");
+    cr_assert_not_null(f);
+    const aug_fill fill = {0, 0};
+    for (int a = 0; a < N; a++) {
+        uint8_t want_img[H * W * C], want_mask[H * W];
+        cr_assert_eq(fread(want_img, sizeof want_img, 1, f), 1);
+        cr_assert_eq(fread(want_mask, sizeof want_mask, 1, f), 1);
+        sample s;
+        sample_init(&s);
+        s.h = H, s.w = W, s.c = C;
+        s.image = malloc(sizeof img);
+        s.mask = malloc(sizeof mask);
+        memcpy(s.image, img, sizeof img);
+        memcpy(s.mask, mask, sizeof mask);
+        cr_assert_eq(aug_rotate(&s, angles[a], &fill, g_err, sizeof g_err), 0, "%s", g_err);
+        int max_diff = 0, exact = 0, mask_same = 0;
+        for (int p = 0; p < H * W * C; p++) {
+            int d = abs((int)s.image[p] - (int)want_img[p]);
+            max_diff = d > max_diff ? d : max_diff;
+            exact += d == 0;
+        }
+        for (int p = 0; p < H * W; p++)
+            mask_same += s.mask[p] == want_mask[p];
+        fprintf(stderr, "dense_augment: rotate %g vs torchvision: image max |diff| %d, %.2f%% "
+                "exact; mask %.2f%% equal\n", angles[a], max_diff, 100.0 * exact / (H * W * C),
+                100.0 * mask_same / (H * W));
+        cr_assert_leq(max_diff, 1, "rotate %g: image differs by %d", angles[a], max_diff);
+        cr_assert_geq(exact * 100, H * W * C * 99, "rotate %g: %d exact bytes", angles[a], exact);
+        cr_assert_geq(mask_same * 1000, H * W * 995, "rotate %g: %d equal mask pixels",
+                      angles[a], mask_same);
+        sample_free(&s);
+    }
+    fclose(f);
+    tst_rmtree(dir);
 }

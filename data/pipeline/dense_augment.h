@@ -25,7 +25,9 @@
  *              fill, result rounded), masks and depth by the nearest pixel (the one containing
  *              that point). Multiples of 90 use exact sines, so on a square image 90 degrees
  *              equals aug_rot90(1) pixel for pixel and 360 is the identity; 0 is a no-op.
- *              (x, y) -> c + R(degrees)((x, y) - c) with y pointing down.
+ *              (x, y) -> c + R(degrees)((x, y) - c) with y pointing down. With fill 0 this is
+ *              torchvision's F.rotate (BILINEAR image, NEAREST mask, expand=False), checked
+ *              byte for byte against it (tests/reference/rotate_ref.py).
  *   object crop
  *              "The object" is one instance, chosen uniformly among those with a non-empty mask
  *              (or, without a mask, polygon vertices inside the image), its box being its mask's
