@@ -26,6 +26,7 @@
 
 #include "helpers.h"
 #include "base/rng.h"
+#include "codec/image.h"
 #include "curate/item_copy.h"
 #include "curate/split.h"
 #include "store/store.h"
@@ -486,12 +487,71 @@ Test(data_split, coco_mval_split_by_photo_id)
     cr_expect_neq(system(cmd), 0, "no temp file left");
 }
 
+/* import-folder with --val: ROOT/<class>/<scene>_<view>.png, grouped by scene across classes */
+Test(data_split, import_folder_with_a_split)
+{
+    char err[512];
+    uint8_t px[8 * 8 * 3];
+    memset(px, 90, sizeof px);
+    mkdir(path_in("root"), 0755);
+    mkdir(path_in("root/cat"), 0755);
+    mkdir(path_in("root/dog"), 0755);
+    int n = 0;
+    for (int scene = 0; scene < 20; scene++)
+        for (int view = 0; view < 1 + scene % 3; view++, n++) {
+            char rel[64];
+            snprintf(rel, sizeof rel, "root/%s/s%02d_v%d.png", view % 2 ? "dog" : "cat", scene,
+                     view);
+            px[0] = (uint8_t)n;
+            cr_assert_eq(image_write_png(path_in(rel), px, 8, 8, 3, err, sizeof err), 0, "%s",
+                         err);
+        }
+    cr_assert_eq(pictor("data import-folder root --val 0.25 --group '^[a-z]+/(s[0-9]+)_' "
+                        "--seed 5 --out t.h5 --out-val v.h5"), 0, "%s", output());
+    store_reader *t = open_ok("t.h5"), *v = open_ok("v.h5");
+    char **nt = NULL, **nv = NULL;
+    cr_assert_eq(store_file_names(t, &nt, err, sizeof err), 1, "%s", err);
+    cr_assert_eq(store_file_names(v, &nv, err, sizeof err), 1, "%s", err);
+    cr_expect_eq(store_count(t) + store_count(v), n);
+    cr_expect_leq(fabs((double)store_count(v) - 0.25 * n), 1.5, "%lld of %d",
+                  (long long)store_count(v), n);
+    for (int64_t i = 0; i < store_count(t); i++) {
+        cr_expect(strstr(nt[i], "/s") != NULL, "relative path with its class: %s", nt[i]);
+        for (int64_t j = 0; j < store_count(v); j++)
+            cr_expect(strncmp(strchr(nt[i], '/'), strchr(nv[j], '/'), 4) != 0,
+                      "scene of %s on both sides (%s)", nt[i], nv[j]);
+    }
+    cr_expect_eq(store_num_classes(v), 2);
+    store_free_names(nt, store_count(t));
+    store_free_names(nv, store_count(v));
+    store_close(t);
+    store_close(v);
+}
+
 Test(data_split, cli_foreground_and_errors)
 {
     write_small("small.h5");
     cr_assert_eq(pictor("data foreground small.h5 --out fg.h5"), 0, "%s", output());
     cr_expect(strstr(output(), "6 items"), "%s", output());
     expect_foreground_of("small.h5", "fg.h5");
+    /* --foreground on a synthetic instance set: 7 shape classes become one */
+    cr_assert_eq(pictor("data synth shapes --n 3 --size 32 --foreground --out s.h5"), 0, "%s",
+                 output());
+    store_reader *r = open_ok("s.h5");
+    cr_expect_eq(store_num_classes(r), 1);
+    cr_expect_eq(store_count(r), 3);
+    sample x;
+    sample_init(&x);
+    char err[512];
+    cr_assert_eq(store_read(r, 0, STORE_INSTANCES, &x, err, sizeof err), 0, "%s", err);
+    cr_expect_gt(x.n_instances, 0);
+    for (int k = 0; k < x.n_instances; k++)
+        cr_expect_eq(x.instances[k].class_id, 0);
+    sample_free(&x);
+    store_close(r);
+    cr_expect_eq(pictor("data synth fmnist-domains --n 3 --foreground --out d.h5"), 1);
+    cr_expect(strstr(output(), "--foreground applies to shapes and fmnist-canvas only"), "%s",
+              output());
     /* a bad regex names the option; --val outside (0, 1); a split option without --val */
     cr_expect_eq(pictor("data split small.h5 --val 0.1 --group '([0-9]' --out-train a.h5 "
                         "--out-val b.h5"), 1);
