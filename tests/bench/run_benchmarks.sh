@@ -78,3 +78,12 @@ if [ -x "$build/bench_polar_targets" ]; then
     echo "polar_targets_ms_per_image=$cm"
     echo "polar_targets_speed_vs_python=$(awk -v p="$pm" -v c="$cm" 'BEGIN { printf "%.1f", p / c }')"
 fi
+
+# The interactive model (seed 000): a full pass against a correction (part 2 only, part 1's
+# features cached), same image, same process, interleaved; at the tool's canvas sizes.
+if [ -x "$build/bench_interactive" ]; then
+    for size in 160 320; do
+        "$build/bench_interactive" --threads "$threads" --size "$size" --reps 10 |
+            sed "s/^interactive_correction_speedup=/interactive_correction_speedup_${size}px=/"
+    done
+fi
