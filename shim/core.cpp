@@ -190,6 +190,19 @@ pt_tensor *pt_scope_return(size_t mark, pt_tensor *keep)
     return keep;
 }
 
+void pt_scope_return_n(size_t mark, pt_tensor *const *keep, int n)
+{
+    for (int i = 0; keep && i < n; i++)
+        if (keep[i] && keep[i]->scope_slot >= 0) {
+            g_scope[(size_t)keep[i]->scope_slot] = nullptr;
+            keep[i]->scope_slot = -1;
+        }
+    pt_scope_end(mark);
+    for (int i = 0; keep && i < n; i++)
+        if (keep[i] && keep[i]->scope_slot < 0) /* < 0: a repeated handle is registered once */
+            register_in_scope(keep[i]);
+}
+
 pt_tensor *pt_keep(pt_tensor *t)
 {
     if (t && t->scope_slot >= 0) {

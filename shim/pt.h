@@ -88,8 +88,20 @@ long pt_live_tensors(void);                 /* handles alive now (leak accountin
 size_t pt_scope_begin(void);
 void pt_scope_end(size_t mark);
 pt_tensor *pt_scope_return(size_t mark, pt_tensor *keep); /* end scope, hand keep to the parent */
+/* The same for n results at once (e.g. the levels of a feature pyramid): ends the scope and hands
+ * every non-NULL keep[i] to the enclosing scope (to the caller outside any scope). The handles
+ * must be distinct. */
+void pt_scope_return_n(size_t mark, pt_tensor *const *keep, int n);
 pt_tensor *pt_keep(pt_tensor *t);           /* take t out of its scope; caller now owns it */
 void pt_free(pt_tensor *t);                 /* NULL is fine */
+
+/* A shape (or any int64 list: dims, permutation) written in place, with its count, for the
+ * functions that take (const int64_t *list, int n):
+ *     pt_reshape(t, PT_SHAPE(n, c, h * w));    ->  pt_reshape(t, (const int64_t[]){...}, 3)
+ * The arguments are evaluated once (sizeof does not evaluate them). C only (a compound literal). */
+#define PT_SHAPE(...)                                                                              \
+    (const int64_t[]){__VA_ARGS__},                                                                \
+        (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 
 /* ---------------------------------------------------------------- generators */
 pt_generator *pt_generator_new(uint64_t seed);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -385,6 +386,16 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     j = cJSON_Parse(text("runs/full/predictions.json"));
     cr_expect(cJSON_IsArray(j), "predictions.json is not a JSON array");
     cJSON_Delete(j);
+    /* an evaluation that cannot write its report fails cleanly (eval_end's status): exit 1 */
+    snprintf(p, sizeof p, "%s/runs/blocked", g_dir);
+    cr_assert_eq(mkdir(p, 0777), 0);
+    snprintf(p, sizeof p, "%s/runs/blocked/predictions.json", g_dir);
+    cr_assert_eq(mkdir(p, 0777), 0);
+    cr_expect_eq(run("eval pm.yaml --set run.name=blocked --weights full.safetensors"), 1, "%s",
+                 text("out.txt"));
+    cr_expect(strstr(text("out.txt"), "predictions.json") != NULL, "%s", text("out.txt"));
+    cr_expect(strstr(text("out.txt"), "\"mask_ap\"") == NULL, "no metrics line: %s",
+              text("out.txt"));
     /* model.pretrained: a torchvision-style resnet18 file (the run's backbone.body.* without the
      * prefix) loads into a frozen backbone, which comes out of training unchanged */
     pt_dict *body = pt_dict_new();
@@ -416,6 +427,9 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     cr_expect_eq(run("train pm.yaml --set model.backbone=resnet34 "
                      "--set model.pretrained=r18.safetensors"), 1);
     cr_expect(strstr(text("out.txt"), "model.pretrained") != NULL, "%s", text("out.txt"));
+    /* resnet34 has three blocks in layer1, the resnet18 file two: the missing names are listed */
+    cr_expect(strstr(text("out.txt"), "missing key(s) (layer1.2.conv1.weight, ") != NULL, "%s",
+              text("out.txt"));
 
     /* bad options are named */
     cr_expect_eq(run("train pm.yaml --set model.size_ranges=[16,8,64,128]"), 1);

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "driver.h"
-#include "settings.h"
+#include "core/driver.h"
+#include "config/settings.h"
 
 #define MAX_OVERRIDES 256
 
@@ -84,12 +84,11 @@ static int choose_model_table(cfg_doc *doc, settings_extra *x, void **model_cfg)
         fprintf(stderr, "pictor config show: out of memory\n");
         return 2;
     }
-    x->n = 1;
-    x->secs[0] = d->model_section;
-    x->structs[0] = *model_cfg;
-    for (int i = 0; i < d->n_more_sections && x->n < SETTINGS_MAX_EXTRA; i++, x->n++) {
-        x->secs[x->n] = d->more_sections[i];
-        x->structs[x->n] = *model_cfg;
+    if (driver_extra_sections(d, *model_cfg, x) != 0) {
+        fprintf(stderr, "pictor config show: model type %s has too many sections\n", d->type);
+        free(*model_cfg);
+        *model_cfg = NULL;
+        return 2;
     }
     return 0;
 }

@@ -9,10 +9,11 @@
  *   - builds its model in the core's parameter store (create), with PyTorch module-path names;
  *   - computes the loss of a collated batch, reporting each term (loss);
  *   - accumulates evaluation over batches (eval_begin, eval_batch, eval_end), run by the core
- *     under no-grad with the store in eval mode;
+ *     under no-grad with the store in eval mode; eval_end may fail (a status and a message);
  *   - optionally draws its predictions for `pictor predict` (predict, predict_end);
  *   - lists the name prefixes of training-only parts left out of exported weights.
  * Tensors a driver returns from loss/eval_batch belong to the caller's scope (see pt.h).
+ * Lists in the struct (more_sections, export_exclude) end with NULL, so nobody keeps a count.
  */
 #ifndef PICTOR_DRIVER_H
 #define PICTOR_DRIVER_H
@@ -41,6 +42,10 @@ typedef struct {
     double value[DRV_MAX_METRICS];
 } drv_metrics;
 
+/* Append a loss term: name (a string that outlives the step, e.g. a literal) and its scalar
+ * tensor (ignored when DRV_MAX_TERMS are there already). */
+void drv_terms_add(drv_terms *t, const char *name, pt_tensor *value);
+
 /* Append a metric (ignored when full). */
 void drv_metrics_add(drv_metrics *m, const char *name, double value);
 /* Value of the named metric, or NAN. */
@@ -67,11 +72,12 @@ typedef struct driver {
     const char *summary;     /* one line for `pictor help` */
     const cfg_section *model_section;  /* model.* keys */
     size_t model_cfg_size;
-    /* further sections bound into the same struct (offsets relative to it), e.g. "adversarial" */
+    /* further sections bound into the same struct (offsets relative to it), e.g. "adversarial";
+     * NULL-terminated, or NULL */
     const cfg_section *const *more_sections;
-    int n_more_sections;
-    const char *const *export_exclude; /* training-only name prefixes */
-    int n_export_exclude;
+    /* training-only name prefixes left out of exported weights ("type_head."); NULL-terminated,
+     * or NULL */
+    const char *const *export_exclude;
 
     collate_config (*collate)(const drv_env *env);
     /* Build the model into env->store; NULL on failure with a message in err. */
@@ -85,7 +91,9 @@ typedef struct driver {
     void (*set_progress)(void *self, int64_t step, int64_t total);
     void (*eval_begin)(void *self);
     pt_status (*eval_batch)(void *self, const collated_batch *b);
-    void (*eval_end)(void *self, drv_metrics *out);
+    /* The metrics of the batches seen since eval_begin. Returns 0, or an exit status with a
+     * message in err (1 a user error such as an unwritable report, 2 an internal error). */
+    int (*eval_end)(void *self, drv_metrics *out, char *err, size_t errlen);
     /* Optional (`pictor predict`): show the model's predictions on the batch b collated from
      * samples[0..n) (the images as evaluation sees them, resized, not augmented), e.g. one
      * out_dir/<dataset index>.png per image; predict_end (optional) then writes what covers every
@@ -100,6 +108,11 @@ typedef struct driver {
 
 /* data.normalize as the collate's normalisation (imagenet: torchvision's mean and std). */
 void drv_norm_apply(const settings *c, collate_config *cc);
+
+/* The tables of d bound from a config: its model section, then its more_sections, all into
+ * model_cfg (zeroed, d->model_cfg_size bytes); x->n is set, the rest of *x is left alone.
+ * Returns 0, -1 when d has more tables than a settings_extra holds. */
+int driver_extra_sections(const driver *d, void *model_cfg, settings_extra *x);
 
 /* The registered drivers. */
 const driver *driver_find(const char *type);

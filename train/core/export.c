@@ -1,13 +1,17 @@
 /* export.c - see export.h. */
 #include "core/export.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/checkpoint.h"
+#include "core/session.h"
 #include "fileio.h"
 
 #ifndef PICTOR_VERSION
@@ -16,7 +20,7 @@
 
 static int excluded(const driver *drv, const char *name)
 {
-    for (int i = 0; i < drv->n_export_exclude; i++)
+    for (int i = 0; drv->export_exclude && drv->export_exclude[i]; i++)
         if (strncmp(name, drv->export_exclude[i], strlen(drv->export_exclude[i])) == 0)
             return 1;
     return 0;
@@ -163,25 +167,46 @@ pt_status export_store(const nn_store *s, const driver *drv, const char *config_
 
 pt_status load_weights_for_eval(nn_store *s, const driver *drv, const pt_dict *w, const char *path)
 {
-    for (int i = 0; i < nn_store_size(s); i++) {
-        const char *n = nn_store_name(s, i);
-        if (!excluded(drv, n) && !pt_dict_get(w, n)) {
-            pt_error_set("weights '%s' lack '%s' (a different model or model config?)", path, n);
-            return PT_ERR;
-        }
+    if (nn_store_load_prefix(s, "", w, "", drv->export_exclude, 1) >= 0)
+        return PT_OK;
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", pt_error());
+    pt_error_set("weights '%s' do not fit this model (a different model or model config?): %s",
+                 path, msg);
+    return PT_ERR;
+}
+
+/* ------------------------------------------------------------------ pictor export */
+
+int trainer_export(const char *src, const char *format, const char *out)
+{
+    char path[4200];
+    struct stat st;
+    if (stat(src, &st) != 0)
+        return core_fail(EXIT_USER, "'%s': %s", src, strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(path, sizeof path, "%s/checkpoints/best.ckpt", src);
+        if (!core_file_exists(path))
+            snprintf(path, sizeof path, "%s/checkpoints/last.ckpt", src);
+        if (!core_file_exists(path))
+            return core_fail(EXIT_USER, "'%s' has no checkpoints/best.ckpt or last.ckpt", src);
+    } else {
+        snprintf(path, sizeof path, "%s", src);
     }
-    for (int i = 0; i < pt_dict_size(w); i++) {
-        if (!nn_store_find(s, pt_dict_name(w, i))) {
-            pt_error_set("weights '%s' have '%s', which this model does not (a different model "
-                         "or model config?)", path, pt_dict_name(w, i));
-            return PT_ERR;
-        }
+    ckpt_state cs;
+    pt_dict *w = ckpt_read_weights(path, &cs);
+    if (!w)
+        return core_fail(EXIT_USER, "%s", pt_error());
+    const driver *drv = driver_find(cs.model_type);
+    if (!drv) {
+        pt_dict_free(w);
+        return core_fail(EXIT_USER, "checkpoint '%s' has unknown model type '%s' (known: %s)", path,
+                    cs.model_type, driver_names());
     }
-    if (nn_store_load_state_dict(s, w, 0) != PT_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", pt_error());
-        pt_error_set("weights '%s': %s", path, msg);
-        return PT_ERR;
-    }
-    return PT_OK;
+    pt_status rc = export_dict(w, drv, cs.config_hash, cs.step, format, out);
+    pt_dict_free(w);
+    if (rc != PT_OK)
+        return core_fail(EXIT_USER, "%s", pt_error());
+    printf("exported %s (step %" PRId64 ", model %s) -> %s\n", path, cs.step, cs.model_type, out);
+    return EXIT_OK;
 }

@@ -39,6 +39,28 @@ const char *driver_names(void)
     return buf;
 }
 
+int driver_extra_sections(const driver *d, void *model_cfg, settings_extra *x)
+{
+    x->n = 0;
+    x->secs[x->n] = d->model_section;
+    x->structs[x->n++] = model_cfg;
+    for (int i = 0; d->more_sections && d->more_sections[i]; i++) {
+        if (x->n == SETTINGS_MAX_EXTRA)
+            return -1;
+        x->secs[x->n] = d->more_sections[i];
+        x->structs[x->n++] = model_cfg;
+    }
+    return 0;
+}
+
+void drv_terms_add(drv_terms *t, const char *name, pt_tensor *value)
+{
+    if (t->n >= DRV_MAX_TERMS)
+        return;
+    t->name[t->n] = name;
+    t->value[t->n++] = value;
+}
+
 void drv_metrics_add(drv_metrics *m, const char *name, double value)
 {
     if (m->n >= DRV_MAX_METRICS)

@@ -1,37 +1,33 @@
 /*
- * trainer.c - see trainer.h. The training loop is trainer_train(), top to bottom; the pieces it
- * calls (session set-up, optimizer groups, loader, evaluation, checkpoints) come first.
+ * trainer.c - see trainer.h: `pictor train`, the loop, read top to bottom in trainer_train();
+ * the pieces only it uses (stop signals, optimizer groups, checkpoints, evaluation with the best
+ * checkpoint) come first. Session set-up and the data pipe are in session.c, evaluation's batch
+ * loop in evaluate.c.
  */
 #include "core/trainer.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "pipeline/augment.h"
+#include "config/settings.h"
 #include "core/checkpoint.h"
-#include "pipeline/collate.h"
-#include "core/driver.h"
+#include "core/evaluate.h"
 #include "core/export.h"
-#include "pipeline/loader.h"
+#include "core/sched.h"
+#include "core/session.h"
 #include "report/plot.h"
 #include "report/runlog.h"
-#include "pipeline/sampler.h"
-#include "core/sched.h"
-#include "config/settings.h"
-#include "store/store.h"
 
-#define ERRLEN 2048
-
-enum { EXIT_OK = 0, EXIT_USER = 1, EXIT_INTERNAL = 2, EXIT_SIGNAL = 130 };
+/* sched.type converts to sched_kind by value */
+_Static_assert((int)SETTINGS_SCHED_CONSTANT == (int)SCHED_CONSTANT &&
+                   (int)SETTINGS_SCHED_MULTISTEP == (int)SCHED_MULTISTEP &&
+                   (int)SETTINGS_SCHED_COSINE == (int)SCHED_COSINE,
+               "settings_sched_type and sched_kind must list the schedules in the same order");
 
 /* ------------------------------------------------------------------ signals */
 
@@ -56,6 +52,7 @@ static void restore_stop_handlers(const struct sigaction *old_int, const struct 
     sigaction(SIGTERM, old_term, NULL);
 }
 
+
 /* ------------------------------------------------------------------ small helpers */
 
 static double now_s(void)
@@ -63,333 +60,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path, char *err, size_t errlen)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        char c = *p;
-        if (c == '/' || c == '\0') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "cannot create directory '%s': %s", buf, strerror(errno));
-                return -1;
-            }
-            *p = c;
-        }
-        if (c == '\0')
-            return 0;
-    }
-}
-
-static int fail(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("pictor: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return status;
-}
-
-/* ------------------------------------------------------------------ a session: config, data, model */
-
-typedef struct {
-    settings cfg;
-    const driver *drv;
-    void *model_cfg;
-    nn_store *store;
-    store_reader *train, *val;
-    drv_env env;
-    void *model;
-    collate_config collate;
-    char run_dir[4096];
-} session;
-
-static void session_close(session *s)
-{
-    if (s->drv && s->model)
-        s->drv->destroy(s->model);
-    nn_store_free(s->store);
-    store_close(s->train);
-    store_close(s->val);
-    settings_free(&s->cfg);
-    free(s->model_cfg);
-    memset(s, 0, sizeof *s);
-}
-
-/* data.holdout_domain: a name -> its id among the dataset's domains; an id must exist. */
-static int resolve_holdout(session *s, const char *data_path, char *err, size_t errlen)
-{
-    settings_data *d = &s->cfg.data;
-    if (!d->holdout[0])
-        return 0;
-    char names[1024] = "";
-    for (int i = 0; i < s->env.num_domains; i++) {
-        const char *n = s->env.domain_names ? s->env.domain_names[i] : "";
-        if (d->holdout_domain < 0 && !strcmp(n, d->holdout))
-            d->holdout_domain = i;
-        size_t len = strlen(names);
-        snprintf(names + len, sizeof names - len, "%s%s (%d)", i ? ", " : "", n, i);
-    }
-    if (d->holdout_domain >= 0 && d->holdout_domain < s->env.num_domains)
-        return 0;
-    char where[4300];
-    cfg_where(s->cfg.doc, "data.holdout_domain", where, sizeof where);
-    snprintf(err, errlen, "%s: data.holdout_domain: '%s' is not a domain of '%s' (%s)", where,
-             d->holdout, data_path, s->env.num_domains ? names : "it has no domains");
-    return -1;
-}
-
-/* Load the config with the driver's model table, open the datasets, build the model. Returns an
- * exit status; on failure the message is in err and the session is closed. */
-static int session_open(session *s, const trainer_opts *o, int need_train, char *err,
-                        size_t errlen)
-{
-    memset(s, 0, sizeof *s);
-    cfg_doc *doc = cfg_load(o->config_path, o->overrides, o->n_overrides, err, errlen);
-    if (!doc)
-        return EXIT_USER;
-    const char *type = cfg_peek_string(doc, "model.type");
-    char where[512];
-    if (!type || !*type) {
-        snprintf(err, errlen, "%s: model.type is required (one of: %s)", o->config_path,
-                 driver_names());
-        cfg_doc_free(doc);
-        return EXIT_USER;
-    }
-    s->drv = driver_find(type);
-    if (!s->drv) {
-        snprintf(err, errlen, "%s: unknown model.type '%s' (one of: %s)",
-                 cfg_where(doc, "model.type", where, sizeof where), type, driver_names());
-        cfg_doc_free(doc);
-        return EXIT_USER;
-    }
-    s->model_cfg = calloc(1, s->drv->model_cfg_size ? s->drv->model_cfg_size : 1);
-    if (!s->model_cfg) {
-        cfg_doc_free(doc);
-        snprintf(err, errlen, "out of memory");
-        return EXIT_INTERNAL;
-    }
-    settings_extra x = {.n = 1, .secs = {s->drv->model_section}, .structs = {s->model_cfg}};
-    for (int i = 0; i < s->drv->n_more_sections && x.n < SETTINGS_MAX_EXTRA; i++, x.n++) {
-        x.secs[x.n] = s->drv->more_sections[i];
-        x.structs[x.n] = s->model_cfg;
-    }
-    if (settings_bind(&s->cfg, doc, &x, err, errlen) != 0) {
-        free(s->model_cfg);
-        s->model_cfg = NULL;
-        return EXIT_USER;
-    }
-    const settings *c = &s->cfg;
-    snprintf(s->run_dir, sizeof s->run_dir, "%s/%s", c->run.dir, c->run.name);
-    pt_set_num_threads((int)c->train.threads);
-    pt_manual_seed((uint64_t)c->train.seed);
-    if (c->train.deterministic)
-        pt_set_deterministic(1);
-
-    if (need_train && !*c->data.train) {
-        snprintf(err, errlen, "%s: data.train is not set (an HDF5 dataset, see pictor data)",
-                 o->config_path);
-        session_close(s);
-        return EXIT_USER;
-    }
-    if (*c->data.train && !(s->train = store_open(c->data.train, err, errlen))) {
-        session_close(s);
-        return EXIT_USER;
-    }
-    if (*c->data.val && !(s->val = store_open(c->data.val, err, errlen))) {
-        session_close(s);
-        return EXIT_USER;
-    }
-    store_reader *any = s->train ? s->train : s->val;
-    if (!any) {
-        snprintf(err, errlen, "%s: neither data.train nor data.val is set", o->config_path);
-        session_close(s);
-        return EXIT_USER;
-    }
-    const store_layout *lay = store_layout_of(any);
-    s->env.cfg = c;
-    s->env.model_cfg = s->model_cfg;
-    s->env.train = s->train;
-    s->env.val = s->val;
-    s->env.in_channels = lay->o.channels;
-    s->env.num_classes = store_num_classes(any);
-    s->env.num_domains = store_num_domains(any);
-    s->env.class_names = store_class_names(any);
-    s->env.domain_names = store_domain_names(any);
-    s->env.run_dir = s->run_dir;
-    if (resolve_holdout(s, store_path(any), err, errlen) != 0) {
-        session_close(s);
-        return EXIT_USER;
-    }
-    if (c->data.image_size > 0)
-        s->env.image_h = s->env.image_w = (int)c->data.image_size;
-    else if (lay->o.images == STORE_RAW)
-        s->env.image_h = lay->o.height, s->env.image_w = lay->o.width;
-    s->store = nn_store_new((uint64_t)c->train.seed);
-    s->env.store = s->store;
-    if (!s->store) {
-        snprintf(err, errlen, "%s", pt_error());
-        session_close(s);
-        return EXIT_INTERNAL;
-    }
-    s->collate = s->drv->collate(&s->env);
-    s->model = s->drv->create(&s->env, err, errlen);
-    if (!s->model) {
-        session_close(s);
-        return EXIT_USER;
-    }
-    return EXIT_OK;
-}
-
-/* ------------------------------------------------------------------ data */
-
-/* settings' augmentation keys -> the loader's pipeline. data.augment.resize (training only) comes
- * before the random crop; without it the images are resized to data.image_size after the crop.
- * Evaluation gets only the resize to data.image_size. Both resizes stretch, or letterbox with
- * data.resize_mode (pipeline/dense_augment.h: aug_unletterbox_* maps predictions back). */
-static aug_config augment_of(const settings *c, int training)
-{
-    aug_config a;
-    memset(&a, 0, sizeof a);
-    const settings_augment *g = &c->data.augment;
-    a.resize_h = a.resize_w = (int)c->data.image_size;
-    a.letterbox = c->data.resize_mode == SETTINGS_RESIZE_LETTERBOX;
-    a.fill_image = (uint8_t)c->data.pad_value;
-    a.fill_mask = (uint8_t)c->data.mask_pad_value;
-    if (!training)
-        return a;
-    if (g->resize > 0) {
-        a.resize_h = a.resize_w = (int)g->resize;
-        a.resize_first = 1;
-    }
-    a.rot90_prob = g->rot90 ? 0.75f : 0.0f; /* then k in {1,2,3}: uniform over 0/90/180/270 */
-    a.hflip_prob = (float)g->hflip;
-    a.crop_h = a.crop_w = (int)g->crop;
-    a.rotate_deg = (float)g->rotate;
-    a.object_crop_prob = (float)g->object_crop_prob;
-    if (g->object_crop_scale.n == 2) {
-        a.object_crop_scale_min = (float)g->object_crop_scale.v[0];
-        a.object_crop_scale_max = (float)g->object_crop_scale.v[1];
-    }
-    a.blur_prob = (float)g->blur_prob;
-    a.blur_sigma_max = (float)g->blur_sigma;
-    a.blur_sigma_min = g->blur_sigma > 0.1 ? 0.1f : (float)g->blur_sigma;
-    if (g->brightness > 0 || g->contrast > 0 || g->saturation > 0) {
-        a.jitter_prob = 1.0f;
-        a.brightness = (float)g->brightness;
-        a.contrast = (float)g->contrast;
-        a.saturation = (float)g->saturation;
-    }
-    return a;
-}
-
-typedef struct {
-    ds_source src;
-    sampler *smp;
-    loader *ld;
-} data_pipe;
-
-static void pipe_close(data_pipe *p)
-{
-    loader_free(p->ld);
-    sampler_free(p->smp);
-    memset(p, 0, sizeof *p);
-}
-
-/* max_items > 0: only the first max_items items of r (evaluation order); keep_samples: batches
- * also carry their (augmented) samples. */
-static int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
-                     const sampler_state *resume_at, int64_t max_items, int keep_samples,
-                     char *err, size_t errlen)
-{
-    const settings *c = &s->cfg;
-    memset(p, 0, sizeof *p);
-    store_source(r, &p->src);
-    if (max_items > 0 && max_items < p->src.count)
-        p->src.count = max_items;
-    sampler_config sc = sampler_config_defaults();
-    sc.kind = training ? (sampler_kind)c->data.sampler : SAMPLER_SEQUENTIAL;
-    sc.batch_size = (int)c->train.batch_size;
-    sc.drop_last = training ? c->data.drop_last : 0;
-    sc.seed = (uint64_t)c->train.seed;
-    sc.holdout_domain = training && c->data.holdout_domain >= 0 ? (int)c->data.holdout_domain
-                                                                 : SAMPLER_NO_DOMAIN;
-    if (training && c->data.domain_weights.n > 0) {
-        sc.domain_weights = c->data.domain_weights.v;
-        sc.n_domain_weights = c->data.domain_weights.n;
-    }
-    if (!(p->smp = sampler_new(&sc, &p->src, err, errlen)))
-        return -1;
-    if (resume_at && sampler_set_state(p->smp, *resume_at, err, errlen) != 0)
-        return pipe_close(p), -1;
-    loader_config lc = loader_config_defaults();
-    lc.workers = (int)c->data.workers;
-    lc.prefetch = (int)c->data.prefetch;
-    lc.seed = (uint64_t)c->train.seed;
-    lc.augment = augment_of(c, training);
-    lc.max_epochs = training ? 0 : 1;
-    lc.collate = collate_for_loader;
-    lc.collate_free = collate_free_for_loader;
-    lc.collate_ctx = &s->collate;
-    lc.keep_samples = keep_samples;
-    if (!(p->ld = loader_new(&p->src, p->smp, &lc, err, errlen)))
-        return pipe_close(p), -1;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ evaluation */
-
-/* Run the driver's evaluation over the whole of r. Returns an exit status. */
-static int evaluate(session *s, store_reader *r, drv_metrics *out, char *err, size_t errlen)
-{
-    data_pipe p;
-    memset(out, 0, sizeof *out);
-    if (pipe_open(&p, s, r, 0, NULL, 0, 0, err, errlen) != 0)
-        return EXIT_USER;
-    int was_training = nn_store_training(s->store), rc = EXIT_OK;
-    nn_store_set_training(s->store, 0);
-    pt_no_grad_begin();
-    s->drv->eval_begin(s->model);
-    for (;;) {
-        ld_batch *b = NULL;
-        int st = loader_next(p.ld, &b, err, errlen);
-        if (st == LOADER_END)
-            break;
-        if (st == LOADER_ERROR) {
-            rc = EXIT_USER;
-            break;
-        }
-        size_t mark = pt_scope_begin();
-        pt_status ok = s->drv->eval_batch(s->model, b->collated);
-        pt_scope_end(mark);
-        ld_batch_free(b);
-        if (ok != PT_OK) {
-            snprintf(err, errlen, "evaluation on '%s' failed: %s", store_path(r), pt_error());
-            rc = EXIT_INTERNAL;
-            break;
-        }
-    }
-    if (rc == EXIT_OK)
-        s->drv->eval_end(s->model, out);
-    pt_no_grad_end();
-    nn_store_set_training(s->store, was_training);
-    pipe_close(&p);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ optimizer */
@@ -447,7 +117,7 @@ static int save_checkpoint(const char *path, session *s, pt_optim *o, ckpt_state
     st->data_batch = next.batch;
     st->sampler_fingerprint = sampler_fingerprint(p->smp);
     if (ckpt_save(path, s->store, o, st) != PT_OK)
-        return fail(EXIT_USER, "cannot write checkpoint: %s", pt_error());
+        return core_fail(EXIT_USER, "cannot write checkpoint: %s", pt_error());
     return EXIT_OK;
 }
 
@@ -493,11 +163,11 @@ static const char *nonfinite_grad_name(nn_store *s)
 static int run_eval_and_log(session *s, runlog *rl, pt_optim *o, ckpt_paths *ck, int64_t step,
                             int64_t epoch, const data_pipe *p, sampler_state next)
 {
-    char err[ERRLEN];
+    char err[SESSION_ERRLEN];
     drv_metrics m;
-    int rc = evaluate(s, s->val, &m, err, sizeof err);
+    int rc = session_evaluate(s, s->val, &m, err, sizeof err);
     if (rc != EXIT_OK)
-        return fail(rc, "%s", err);
+        return core_fail(rc, "%s", err);
     runlog_scalar sc[DRV_MAX_METRICS];
     for (int i = 0; i < m.n; i++)
         sc[i] = (runlog_scalar){m.name[i], m.value[i]};
@@ -511,7 +181,7 @@ static int run_eval_and_log(session *s, runlog *rl, pt_optim *o, ckpt_paths *ck,
             for (int i = 0; i < m.n; i++)
                 known |= strcmp(m.name[i], bm) == 0;
             if (!known)
-                return fail(EXIT_USER, "train.best_metric '%s' is not a metric of model type '%s'",
+                return core_fail(EXIT_USER, "train.best_metric '%s' is not a metric of model type '%s'",
                             bm, s->drv->type);
         }
         if (is_better(&s->cfg, v, &ck->st)) {
@@ -537,23 +207,23 @@ static int write_resolved_config(session *s)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
-        return fail(EXIT_INTERNAL, "out of memory");
+        return core_fail(EXIT_INTERNAL, "out of memory");
     int bad = settings_emit(f, &s->cfg);
     fclose(f);
     pt_status st = bad ? PT_ERR : pt_write_file_atomic(path, buf, len);
     free(buf);
     if (st != PT_OK)
-        return fail(EXIT_USER, "cannot write %s: %s", path, pt_error());
+        return core_fail(EXIT_USER, "cannot write %s: %s", path, pt_error());
     return EXIT_OK;
 }
 
 int trainer_train(const trainer_opts *o)
 {
-    char err[ERRLEN];
+    char err[SESSION_ERRLEN];
     session s;
     int rc = session_open(&s, o, 1, err, sizeof err);
     if (rc != EXIT_OK)
-        return fail(rc, "%s", err);
+        return core_fail(rc, "%s", err);
     const settings *c = &s.cfg;
     pt_optim *opt = NULL;
     data_pipe pipe = {0};
@@ -566,29 +236,29 @@ int trainer_train(const trainer_opts *o)
     /* run directory */
     char dirs[4200];
     snprintf(dirs, sizeof dirs, "%s/checkpoints", s.run_dir);
-    if (make_dirs(dirs, err, sizeof err) != 0 ||
-        (snprintf(dirs, sizeof dirs, "%s/plots", s.run_dir), make_dirs(dirs, err, sizeof err)) != 0) {
-        rc = fail(EXIT_USER, "%s", err);
+    if (core_make_dirs(dirs, err, sizeof err) != 0 ||
+        (snprintf(dirs, sizeof dirs, "%s/plots", s.run_dir), core_make_dirs(dirs, err, sizeof err)) != 0) {
+        rc = core_fail(EXIT_USER, "%s", err);
         goto done;
     }
     snprintf(ck.last, sizeof ck.last, "%s/checkpoints/last.ckpt", s.run_dir);
     snprintf(ck.best, sizeof ck.best, "%s/checkpoints/best.ckpt", s.run_dir);
 
     if (!(opt = make_optimizer(c, s.store, err, sizeof err))) {
-        rc = fail(EXIT_INTERNAL, "%s", err);
+        rc = core_fail(EXIT_INTERNAL, "%s", err);
         goto done;
     }
 
     /* resume */
     const char *resume_path = NULL;
     if (o->resume && strcmp(o->resume, "auto") == 0)
-        resume_path = file_exists(ck.last) ? ck.last : NULL;
+        resume_path = core_file_exists(ck.last) ? ck.last : NULL;
     else if (o->resume)
         resume_path = o->resume;
     sampler_state start = {0, 0};
     if (resume_path) {
         if (ckpt_load(resume_path, s.store, opt, s.drv->type, &ck.st) != PT_OK) {
-            rc = fail(EXIT_USER, "cannot resume: %s", pt_error());
+            rc = core_fail(EXIT_USER, "cannot resume: %s", pt_error());
             goto done;
         }
         start.epoch = ck.st.data_epoch;
@@ -607,7 +277,7 @@ int trainer_train(const trainer_opts *o)
 
     if (pipe_open(&pipe, &s, s.train, 1, resume_path ? &start : NULL, 0, 0, err,
                   sizeof err) != 0) {
-        rc = fail(EXIT_USER, "%s", err);
+        rc = core_fail(EXIT_USER, "%s", err);
         goto done;
     }
     if (resume_path && ck.st.sampler_fingerprint != sampler_fingerprint(pipe.smp))
@@ -628,7 +298,7 @@ int trainer_train(const trainer_opts *o)
                      .min_factor = c->sched.min_lr_factor};
     const char *bad = sched_check(&sp);
     if (bad) {
-        rc = fail(EXIT_USER, "%s: sched: %s", o->config_path, bad);
+        rc = core_fail(EXIT_USER, "%s: sched: %s", o->config_path, bad);
         goto done;
     }
 
@@ -636,7 +306,7 @@ int trainer_train(const trainer_opts *o)
     lo.tensorboard = 1;
     lo.resume_step = ck.st.step;
     if (!(rl = runlog_open(s.run_dir, total, &lo))) {
-        rc = fail(EXIT_USER, "%s", pt_error());
+        rc = core_fail(EXIT_USER, "%s", pt_error());
         goto done;
     }
     runlog_printf(rl, "pictor train: %s, model %s (%" PRId64 " parameters), %" PRId64
@@ -676,7 +346,7 @@ int trainer_train(const trainer_opts *o)
             double t_b = now_s();
             win.t_data += t_b - t_a;
             if (st != LOADER_OK) {
-                rc = fail(EXIT_USER, "step %" PRId64 ": %s", step + 1,
+                rc = core_fail(EXIT_USER, "step %" PRId64 ": %s", step + 1,
                           st == LOADER_END ? "the loader ran out of data" : err);
                 goto done;
             }
@@ -689,7 +359,7 @@ int trainer_train(const trainer_opts *o)
             double t_c = now_s();
             win.t_forward += t_c - t_b;
             if (!loss) {
-                rc = fail(EXIT_INTERNAL, "step %" PRId64 ": %s", step + 1, pt_error());
+                rc = core_fail(EXIT_INTERNAL, "step %" PRId64 ": %s", step + 1, pt_error());
                 pt_scope_end(mark);
                 ld_batch_free(b);
                 goto done;
@@ -722,7 +392,7 @@ int trainer_train(const trainer_opts *o)
             ld_batch_free(b);
             win.t_backward += now_s() - t_c;
             if (bst != PT_OK) {
-                rc = fail(EXIT_INTERNAL, "step %" PRId64 ": backward: %s", step + 1, pt_error());
+                rc = core_fail(EXIT_INTERNAL, "step %" PRId64 ": backward: %s", step + 1, pt_error());
                 goto done;
             }
         }
@@ -734,7 +404,7 @@ int trainer_train(const trainer_opts *o)
             pt_tensor *const *params = nn_store_params(s.store, &np);
             double maxn = c->train.grad_clip > 0 ? c->train.grad_clip : INFINITY;
             if (pt_clip_grad_norm(params, np, maxn, 2.0, &gnorm) != PT_OK) {
-                rc = fail(EXIT_INTERNAL, "step %" PRId64 ": %s", step + 1, pt_error());
+                rc = core_fail(EXIT_INTERNAL, "step %" PRId64 ": %s", step + 1, pt_error());
                 goto done;
             }
             if (!isfinite(gnorm)) {
@@ -745,9 +415,9 @@ int trainer_train(const trainer_opts *o)
         }
         if (bad_step) {
             if (c->train.nan_policy == SETTINGS_NAN_STOP) {
-                rc = fail(EXIT_USER, "%s (train.nan_policy: stop%s; try a lower optim.lr, "
+                rc = core_fail(EXIT_USER, "%s (train.nan_policy: stop%s; try a lower optim.lr, "
                                      "train.grad_clip, or train.nan_policy: skip)", err,
-                          file_exists(ck.last) ? "; checkpoints/last.ckpt holds the last good state"
+                          core_file_exists(ck.last) ? "; checkpoints/last.ckpt holds the last good state"
                                                : "");
                 goto done;
             }
@@ -755,7 +425,7 @@ int trainer_train(const trainer_opts *o)
             pt_optim_zero_grad(opt);
             skipped++;
         } else if (pt_optim_step(opt) != PT_OK) {
-            rc = fail(EXIT_INTERNAL, "step %" PRId64 ": optimizer: %s", step + 1, pt_error());
+            rc = core_fail(EXIT_INTERNAL, "step %" PRId64 ": optimizer: %s", step + 1, pt_error());
             goto done;
         }
         step++;
@@ -830,7 +500,7 @@ int trainer_train(const trainer_opts *o)
         char out[4200];
         snprintf(out, sizeof out, "%s/weights.safetensors", s.run_dir);
         if (export_store(s.store, s.drv, s.cfg.hash, step, "safetensors", out) != PT_OK) {
-            rc = fail(EXIT_USER, "cannot export weights: %s", pt_error());
+            rc = core_fail(EXIT_USER, "cannot export weights: %s", pt_error());
             goto done;
         }
         runlog_printf(rl, "done: %" PRId64 " steps; weights in %s\n", step, out);
@@ -845,199 +515,4 @@ done:
     pt_optim_free(opt);
     session_close(&s);
     return rc;
-}
-
-/* ------------------------------------------------------------------ eval and export */
-
-/* Weights from a checkpoint, a safetensors file or a torch file. */
-static pt_dict *read_weights(const char *path)
-{
-    ckpt_state st;
-    const char *dot = strrchr(path, '.');
-    if (dot && (strcmp(dot, ".pt") == 0 || strcmp(dot, ".pth") == 0))
-        return pt_torch_load(path);
-    pt_dict *d = pt_safetensors_load(path);
-    if (!d)
-        return NULL;
-    const char *fmt = pt_dict_meta(d, "format");
-    if (fmt && strcmp(fmt, CKPT_FORMAT) == 0) {
-        pt_dict_free(d);
-        return ckpt_read_weights(path, &st);
-    }
-    return d;
-}
-
-int trainer_eval(const trainer_opts *o, const char *weights)
-{
-    char err[ERRLEN];
-    session s;
-    int rc = session_open(&s, o, 0, err, sizeof err);
-    if (rc != EXIT_OK)
-        return fail(rc, "%s", err);
-    if (!s.val) {
-        session_close(&s);
-        return fail(EXIT_USER, "%s: data.val is not set (the dataset to evaluate on)",
-                    o->config_path);
-    }
-    pt_dict *w = read_weights(weights);
-    if (!w) {
-        rc = fail(EXIT_USER, "%s", pt_error());
-        goto done;
-    }
-    if (load_weights_for_eval(s.store, s.drv, w, weights) != PT_OK) {
-        rc = fail(EXIT_USER, "%s", pt_error());
-        goto done;
-    }
-    drv_metrics m;
-    if ((rc = evaluate(&s, s.val, &m, err, sizeof err)) != EXIT_OK) {
-        fail(rc, "%s", err);
-        goto done;
-    }
-    printf("{\"model_type\":\"%s\",\"weights\":\"%s\",\"data\":\"%s\",\"items\":%" PRId64,
-           s.drv->type, weights, store_path(s.val), store_count(s.val));
-    for (int i = 0; i < m.n; i++) {
-        if (isfinite(m.value[i]))
-            printf(",\"%s\":%.17g", m.name[i], m.value[i]);
-        else
-            printf(",\"%s\":null", m.name[i]);
-    }
-    printf("}\n");
-    rc = EXIT_OK;
-done:
-    pt_dict_free(w);
-    session_close(&s);
-    return rc;
-}
-
-#define PREDICT_DEFAULT_IMAGES 16
-
-/* The driver the config's model.type names (overrides applied), or NULL: session_open then says
- * what is wrong with it. */
-static const driver *driver_of_config(const trainer_opts *o)
-{
-    char err[ERRLEN];
-    cfg_doc *doc = cfg_load(o->config_path, o->overrides, o->n_overrides, err, sizeof err);
-    const driver *d = doc ? driver_find(cfg_peek_string(doc, "model.type")) : NULL;
-    cfg_doc_free(doc);
-    return d;
-}
-
-static int no_predict(const char *config_path, const driver *drv)
-{
-    char with[512] = "";
-    for (int i = 0; i < driver_count(); i++)
-        if (driver_at(i)->predict) {
-            size_t len = strlen(with);
-            snprintf(with + len, sizeof with - len, "%s%s", len ? ", " : "", driver_at(i)->type);
-        }
-    return fail(EXIT_USER, "%s: model.type %s has no predict (model types with one: %s)",
-                config_path, drv->type, with[0] ? with : "none");
-}
-
-int trainer_predict(const trainer_opts *o, const char *weights, const char *out_dir, int n)
-{
-    const driver *early = driver_of_config(o);
-    if (early && !early->predict)
-        return no_predict(o->config_path, early); /* before reading any data or building */
-    char err[ERRLEN];
-    session s;
-    int rc = session_open(&s, o, 0, err, sizeof err);
-    if (rc != EXIT_OK)
-        return fail(rc, "%s", err);
-    pt_dict *w = NULL;
-    data_pipe p;
-    memset(&p, 0, sizeof p);
-    int64_t images = 0;
-    store_reader *r = s.val ? s.val : s.train;
-    if (!s.drv->predict) {
-        rc = no_predict(o->config_path, s.drv);
-        goto done;
-    }
-    if (!(w = read_weights(weights)) || load_weights_for_eval(s.store, s.drv, w, weights) != PT_OK) {
-        rc = fail(EXIT_USER, "%s", pt_error());
-        goto done;
-    }
-    if (make_dirs(out_dir, err, sizeof err) != 0) {
-        rc = fail(EXIT_USER, "%s", err);
-        goto done;
-    }
-    if (pipe_open(&p, &s, r, 0, NULL, n > 0 ? n : PREDICT_DEFAULT_IMAGES, 1, err, sizeof err)) {
-        rc = fail(EXIT_USER, "%s", err);
-        goto done;
-    }
-    int was_training = nn_store_training(s.store);
-    nn_store_set_training(s.store, 0);
-    pt_no_grad_begin();
-    s.drv->eval_begin(s.model);
-    for (;;) {
-        ld_batch *b = NULL;
-        int st = loader_next(p.ld, &b, err, sizeof err);
-        if (st == LOADER_END)
-            break;
-        if (st == LOADER_ERROR) {
-            rc = fail(EXIT_USER, "%s", err);
-            break;
-        }
-        size_t mark = pt_scope_begin();
-        int hr = b->collated && b->samples
-                     ? s.drv->predict(s.model, b->collated, b->samples, b->n, out_dir, err,
-                                      sizeof err)
-                     : (snprintf(err, sizeof err, "the loader kept no samples"), EXIT_INTERNAL);
-        pt_scope_end(mark);
-        images += b->n;
-        ld_batch_free(b);
-        if (hr != EXIT_OK) {
-            rc = fail(hr == EXIT_USER ? EXIT_USER : EXIT_INTERNAL, "predict on '%s': %s",
-                      store_path(r), err);
-            break;
-        }
-    }
-    if (rc == EXIT_OK && s.drv->predict_end) {
-        int hr = s.drv->predict_end(s.model, out_dir, err, sizeof err);
-        if (hr != EXIT_OK)
-            rc = fail(hr == EXIT_USER ? EXIT_USER : EXIT_INTERNAL, "predict: %s", err);
-    }
-    pt_no_grad_end();
-    nn_store_set_training(s.store, was_training);
-    if (rc == EXIT_OK)
-        printf("pictor predict: %" PRId64 " image(s) of %s with %s -> %s\n", images,
-               store_path(r), weights, out_dir);
-done:
-    pipe_close(&p);
-    pt_dict_free(w);
-    session_close(&s);
-    return rc;
-}
-
-int trainer_export(const char *src, const char *format, const char *out)
-{
-    char path[4200];
-    struct stat st;
-    if (stat(src, &st) != 0)
-        return fail(EXIT_USER, "'%s': %s", src, strerror(errno));
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(path, sizeof path, "%s/checkpoints/best.ckpt", src);
-        if (!file_exists(path))
-            snprintf(path, sizeof path, "%s/checkpoints/last.ckpt", src);
-        if (!file_exists(path))
-            return fail(EXIT_USER, "'%s' has no checkpoints/best.ckpt or last.ckpt", src);
-    } else {
-        snprintf(path, sizeof path, "%s", src);
-    }
-    ckpt_state cs;
-    pt_dict *w = ckpt_read_weights(path, &cs);
-    if (!w)
-        return fail(EXIT_USER, "%s", pt_error());
-    const driver *drv = driver_find(cs.model_type);
-    if (!drv) {
-        pt_dict_free(w);
-        return fail(EXIT_USER, "checkpoint '%s' has unknown model type '%s' (known: %s)", path,
-                    cs.model_type, driver_names());
-    }
-    pt_status rc = export_dict(w, drv, cs.config_hash, cs.step, format, out);
-    pt_dict_free(w);
-    if (rc != PT_OK)
-        return fail(EXIT_USER, "%s", pt_error());
-    printf("exported %s (step %" PRId64 ", model %s) -> %s\n", path, cs.step, cs.model_type, out);
-    return EXIT_OK;
 }

@@ -6,7 +6,9 @@
  * datasets -> model -> optimizer (weight-decay groups) -> sampler and loader -> for each step:
  * schedule, forward and loss (driver), NaN/Inf policy, backward (with accumulation), clipping,
  * optimizer step, logging, evaluation and best checkpoint, periodic and on-signal checkpoints ->
- * final checkpoint, plots and exported weights in the run directory.
+ * final checkpoint, plots and exported weights in the run directory. trainer_eval and
+ * trainer_predict live in evaluate.c (one batch loop for both), trainer_export in export.c, the
+ * set-up they all share in session.c.
  *
  * Exit statuses (returned, the caller exits with them): 0 success; 1 a user error (config, data,
  * checkpoint, NaN loss under nan_policy: stop) with one message on stderr naming the file, key

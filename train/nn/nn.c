@@ -216,59 +216,6 @@ pt_dict *nn_store_state_dict(const nn_store *s, const char *const *exclude_prefi
     return d;
 }
 
-static void shape_str(const pt_tensor *t, char *buf, size_t n) { pt_describe(t, buf, n); }
-
-pt_status nn_store_load_state_dict(nn_store *s, const pt_dict *d, int strict)
-{
-    if (!s || !d) {
-        pt_error_set("nn_store_load_state_dict: store and dict are required");
-        return PT_ERR;
-    }
-    /* Check everything before changing anything, so a bad file leaves the model untouched. */
-    char missing[512] = "", unexpected[512] = "";
-    int n_missing = 0, n_unexpected = 0;
-    for (int i = 0; i < s->n; i++) {
-        pt_tensor *src = pt_dict_get(d, s->e[i].name);
-        if (!src) {
-            if (n_missing++ < 4)
-                snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
-                         n_missing > 1 ? ", " : "", s->e[i].name);
-            continue;
-        }
-        int64_t a[16], b[16];
-        int na = pt_shape(s->e[i].t, a, 16), nb = pt_shape(src, b, 16);
-        if (na != nb || memcmp(a, b, (size_t)(na > 0 ? na : 0) * sizeof a[0]) != 0) {
-            char sa[128], sb[128];
-            shape_str(s->e[i].t, sa, sizeof sa);
-            shape_str(src, sb, sizeof sb);
-            pt_error_set("load_state_dict: '%s' has shape %s in the file but %s in the model",
-                         s->e[i].name, sb, sa);
-            return PT_ERR;
-        }
-    }
-    for (int i = 0; i < pt_dict_size(d); i++) {
-        const char *name = pt_dict_name(d, i);
-        if (!nn_store_find(s, name) && n_unexpected++ < 4)
-            snprintf(unexpected + strlen(unexpected), sizeof unexpected - strlen(unexpected),
-                     "%s%s", n_unexpected > 1 ? ", " : "", name);
-    }
-    if (strict && (n_missing || n_unexpected)) {
-        pt_error_set("load_state_dict: %d missing key(s)%s%s%s, %d unexpected key(s)%s%s%s",
-                     n_missing, n_missing ? " (" : "", missing, n_missing ? ")" : "",
-                     n_unexpected, n_unexpected ? " (" : "", unexpected, n_unexpected ? ")" : "");
-        return PT_ERR;
-    }
-    pt_status st = PT_OK;
-    pt_no_grad_begin();
-    for (int i = 0; i < s->n && st == PT_OK; i++) {
-        pt_tensor *src = pt_dict_get(d, s->e[i].name);
-        if (src)
-            st = pt_copy_(s->e[i].t, src);
-    }
-    pt_no_grad_end();
-    return st;
-}
-
 /* ------------------------------------------------------------------ modules */
 
 pt_tensor *nn_forward(nn_module *m, const pt_tensor *x)
@@ -378,6 +325,25 @@ static pt_tensor *conv2d_forward(nn_module *m, const pt_tensor *x)
     return pt_conv2d(x, c->weight, c->bias, c->stride, c->padding, c->dilation, c->groups);
 }
 
+/* nn_conv_opts.init over the default draws: the weight by kind, the bias constant. */
+static pt_status conv_init(nn_conv2d *c, nn_init init, int64_t fan_in, pt_generator *g)
+{
+    pt_status st = PT_ERR;
+    switch (init.kind) {
+    case NN_INIT_KAIMING_FAN_OUT: st = nn_init_kaiming_normal_fan_out(c->weight, g); break;
+    case NN_INIT_NORMAL: st = nn_init_normal(c->weight, 0.0, init.std, g); break;
+    case NN_INIT_KAIMING_UNIFORM_A1: {
+        double bound = sqrt(3.0 / (double)fan_in);
+        pt_no_grad_begin();
+        st = pt_uniform_(c->weight, -bound, bound, g);
+        pt_no_grad_end();
+        break;
+    }
+    default: pt_error_set("conv2d: unknown init kind %d", (int)init.kind); return PT_ERR;
+    }
+    return st == PT_OK && c->bias ? nn_init_constant(c->bias, init.bias) : st;
+}
+
 nn_module *nn_conv2d_new(nn_store *s, const char *name, nn_conv_opts o)
 {
     char path[NN_NAME_MAX];
@@ -402,6 +368,8 @@ nn_module *nn_conv2d_new(nn_store *s, const char *name, nn_conv_opts o)
         if (!c->bias || nn_init_default_uniform(c->bias, fan_in, s->gen) != PT_OK)
             c->weight = NULL;
     }
+    if (c->weight && o.init.kind != NN_INIT_DEFAULT && conv_init(c, o.init, fan_in, s->gen) != PT_OK)
+        c->weight = NULL;
     if (!c->weight) {
         free(c);
         return NULL;
@@ -728,6 +696,12 @@ pt_status nn_seq_add(nn_module *seq, nn_module *child)
     }
     s->child[s->n++] = child;
     return PT_OK;
+}
+
+int nn_seq_ok(const nn_module *seq)
+{
+    return seq && seq->forward == seq_forward && !((const nn_seq *)seq)->failed &&
+           ((const nn_seq *)seq)->n > 0;
 }
 
 int nn_seq_size(const nn_module *seq)

@@ -61,8 +61,28 @@ int nn_store_training(const nn_store *s);
  * detached aliases (no copy) in a new dict the caller frees. */
 pt_dict *nn_store_state_dict(const nn_store *s, const char *const *exclude_prefixes, int n_exclude);
 /* Copy values from d into the store. Shapes must match. strict: every store entry must be in d
- * and every d entry in the store; the error names the keys. */
+ * and every d entry in the store; the error names the keys. The whole-store case of
+ * nn_store_load_prefix (prefixes "", nothing ignored). */
 pt_status nn_store_load_state_dict(nn_store *s, const pt_dict *d, int strict);
+
+/* Load a sub-tree (nn_load.c), like PyTorch's submodule.load_state_dict: the entries of d named
+ * src_prefix + rest go into the store entries named dst_prefix + rest, e.g. a torchvision
+ * resnet file (src_prefix "") into "backbone.body.". Entries of d outside src_prefix and store
+ * entries outside dst_prefix are not looked at. ignore (NULL, or a NULL-terminated list of
+ * prefixes of rest, e.g. {"fc.", NULL}): such names are optional on both sides, loaded when both
+ * have them, never reported. Shapes must match (the error names the entry and both shapes).
+ * strict: every store entry of the sub-tree must be in d and every looked-at entry of d in the
+ * store; the error counts and lists the missing ones (file names: src_prefix + rest) and the
+ * unexpected ones, the first few of each. Everything is checked before anything is copied, so
+ * a bad file leaves the store as it was. Returns the number of entries copied, -1 on error. */
+int nn_store_load_prefix(nn_store *s, const char *dst_prefix, const pt_dict *d,
+                         const char *src_prefix, const char *const *ignore, int strict);
+/* A weights file: safetensors, or a torch.save'd dict (a zip archive: Python must save
+ * dict(state_dict)), told apart by content, not by name. NULL with pt_error() naming the file. */
+pt_dict *nn_weights_read(const char *path);
+/* nn_weights_read + nn_store_load_prefix; the error starts with the file's path. */
+int nn_store_load_file(nn_store *s, const char *dst_prefix, const char *path,
+                       const char *src_prefix, const char *const *ignore, int strict);
 
 /* ------------------------------------------------------------------ modules */
 typedef struct nn_module nn_module;
@@ -82,11 +102,30 @@ char *nn_path(char *buf, const char *fmt, ...)
 #endif
     ;
 
-/* Conv2d; zero fields take PyTorch's defaults (stride 1, dilation 1, groups 1, bias on). */
+/* How a conv's weight is initialised (nn_conv_opts.init). Every kind but NN_INIT_DEFAULT sets
+ * the bias (when there is one) to the constant init.bias. The default draws are made first in
+ * every case, so a seeded store gives the same values as building with the default and
+ * re-initialising (which is what the models did before this field existed). */
+typedef enum {
+    NN_INIT_DEFAULT = 0,        /* PyTorch's Conv2d: U(-1/sqrt(fan_in), ..) weight and bias */
+    NN_INIT_KAIMING_FAN_OUT,    /* kaiming_normal_(mode="fan_out", relu): torchvision backbones */
+    NN_INIT_KAIMING_UNIFORM_A1, /* kaiming_uniform_(a=1) = U(-sqrt(3/fan_in), ..): torchvision FPN */
+    NN_INIT_NORMAL,             /* normal_(0, init.std): detection heads */
+} nn_init_kind;
+
+typedef struct {
+    nn_init_kind kind;
+    double std;  /* NN_INIT_NORMAL */
+    double bias; /* the bias value of every non-default kind (e.g. a classification prior) */
+} nn_init;
+
+/* Conv2d; zero fields take PyTorch's defaults (stride 1, dilation 1, groups 1, bias on, default
+ * init), e.g. (nn_conv_opts){.in = 64, .out = 256, .k = 1, .init = {NN_INIT_KAIMING_FAN_OUT}}. */
 typedef struct {
     int64_t in, out, k;
     int64_t stride, pad, dilation, groups;
     int no_bias;
+    nn_init init;
 } nn_conv_opts;
 
 typedef struct {
@@ -145,6 +184,10 @@ nn_module *nn_dropout_new(nn_store *s, double p); /* active only while the store
 nn_module *nn_sequential_new(void);
 pt_status nn_seq_add(nn_module *seq, nn_module *child);
 int nn_seq_size(const nn_module *seq);
+/* 1 when seq is a Sequential with at least one child and every nn_seq_add succeeded (a builder
+ * adds its layers unchecked, then asks once); 0 otherwise, with the first failure's message
+ * still in pt_error(). */
+int nn_seq_ok(const nn_module *seq);
 nn_module *nn_seq_child(const nn_module *seq, int i);
 
 /* ------------------------------------------------------------------ initialisers */

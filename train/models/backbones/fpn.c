@@ -4,7 +4,6 @@
  */
 #include "models/backbones/fpn.h"
 
-#include <math.h>
 #include <string.h>
 
 fpn_config fpn_defaults(const int64_t *in_channels, int n)
@@ -15,26 +14,13 @@ fpn_config fpn_defaults(const int64_t *in_channels, int n)
     return c;
 }
 
-/* A conv with bias, torchvision's FPN init: kaiming_uniform_(a=1), i.e. gain 1 and
- * U(-sqrt(3 / fan_in), sqrt(3 / fan_in)); bias 0. "Same" padding. */
+/* A conv with bias, torchvision's FPN init (kaiming_uniform_(a=1), bias 0), "same" padding. */
 static nn_module *conv_new(nn_store *s, const char *name, int64_t in, int64_t out,
                            int64_t kernel, int64_t stride)
 {
-    nn_conv_opts o = {.in = in, .out = out, .k = kernel, .stride = stride,
-                      .pad = (kernel - 1) / 2};
-    nn_module *m = nn_conv2d_new(s, name, o);
-    if (!m)
-        return NULL;
-    nn_conv2d *c = (nn_conv2d *)m;
-    double bound = sqrt(3.0 / (double)(in * kernel * kernel));
-    pt_no_grad_begin();
-    pt_status st = pt_uniform_(c->weight, -bound, bound, nn_store_generator(s));
-    pt_no_grad_end();
-    if (st != PT_OK || nn_init_constant(c->bias, 0.0) != PT_OK) {
-        nn_module_free(m);
-        return NULL;
-    }
-    return m;
+    return nn_conv2d_new(s, name, (nn_conv_opts){.in = in, .out = out, .k = kernel,
+                                                 .stride = stride, .pad = (kernel - 1) / 2,
+                                                 .init = {NN_INIT_KAIMING_UNIFORM_A1}});
 }
 
 static pt_status check_config(const fpn_config *c)
@@ -170,20 +156,8 @@ pt_status fpn_forward(fpn *f, pt_tensor *const *inputs, int n, pt_tensor **outpu
         return PT_ERR;
     }
     /* hand the outputs to the caller's scope (if any), as an op's result would be */
+    pt_scope_return_n(mark, p, f->n_outputs);
     for (int i = 0; i < f->n_outputs; i++)
-        pt_keep(p[i]);
-    pt_scope_end(mark);
-    for (int i = 0; i < f->n_outputs; i++) {
-        outputs[i] = ok ? pt_alias(p[i]) : NULL;
-        ok = ok && outputs[i];
-        pt_free(p[i]);
-    }
-    if (!ok) {
-        for (int i = 0; i < f->n_outputs; i++) {
-            pt_free(outputs[i]);
-            outputs[i] = NULL;
-        }
-        return PT_ERR;
-    }
+        outputs[i] = p[i];
     return PT_OK;
 }

@@ -78,21 +78,6 @@ static int64_t adjust(int channels, double width_mult)
 
 /* ------------------------------------------------------------------ initialisation */
 
-/* torchvision: kaiming_normal_(mode="fan_out") for every conv weight, zeros for conv biases. */
-static nn_module *conv_new(nn_store *s, const char *name, nn_conv_opts o)
-{
-    nn_module *m = nn_conv2d_new(s, name, o);
-    if (!m)
-        return NULL;
-    nn_conv2d *c = (nn_conv2d *)m;
-    if (nn_init_kaiming_normal_fan_out(c->weight, nn_store_generator(s)) != PT_OK ||
-        (c->bias && nn_init_constant(c->bias, 0.0) != PT_OK)) {
-        nn_module_free(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* torchvision: normal_(0, 0.01) for Linear weights, zeros for their biases. */
 static nn_module *linear_new(nn_store *s, const char *name, int64_t in, int64_t out)
 {
@@ -126,8 +111,9 @@ static nn_module *conv_norm_act(nn_store *s, const char *name, int64_t in, int64
     nn_module *seq = nn_sequential_new();
     int ok = seq != NULL;
     nn_conv_opts o = {.in = in, .out = out, .k = kernel, .stride = stride,
-                      .pad = (kernel - 1) / 2, .groups = groups, .no_bias = 1};
-    add(seq, conv_new(s, nn_path(path, "%s.0", name), o), &ok);
+                      .pad = (kernel - 1) / 2, .groups = groups, .no_bias = 1,
+                      .init = {NN_INIT_KAIMING_FAN_OUT}};
+    add(seq, nn_conv2d_new(s, nn_path(path, "%s.0", name), o), &ok);
     add(seq, nn_batchnorm2d_new(s, nn_path(path, "%s.1", name), out, BN_EPS, BN_MOMENTUM), &ok);
     if (act != NN_IDENTITY)
         add(seq, nn_act_new(act), &ok);
@@ -174,10 +160,12 @@ static nn_module *se_new(nn_store *s, const char *name, int64_t channels, int64_
     }
     se->base = (nn_module){.kind = "squeeze_excitation", .forward = se_forward,
                            .destroy = se_destroy};
-    se->fc1 = conv_new(s, nn_path(path, "%s.fc1", name),
-                       (nn_conv_opts){.in = channels, .out = squeeze, .k = 1});
-    se->fc2 = se->fc1 ? conv_new(s, nn_path(path, "%s.fc2", name),
-                                 (nn_conv_opts){.in = squeeze, .out = channels, .k = 1})
+    se->fc1 = nn_conv2d_new(s, nn_path(path, "%s.fc1", name),
+                            (nn_conv_opts){.in = channels, .out = squeeze, .k = 1,
+                                           .init = {NN_INIT_KAIMING_FAN_OUT}});
+    se->fc2 = se->fc1 ? nn_conv2d_new(s, nn_path(path, "%s.fc2", name),
+                                      (nn_conv_opts){.in = squeeze, .out = channels, .k = 1,
+                                                     .init = {NN_INIT_KAIMING_FAN_OUT}})
                       : NULL;
     if (!se->fc2) {
         se_destroy(&se->base);

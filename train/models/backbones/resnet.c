@@ -59,12 +59,11 @@ static nn_module *conv_new(nn_store *s, const char *name, int64_t in, int64_t ou
                            int64_t kernel, int64_t stride, freeze_mode fm)
 {
     nn_conv_opts o = {.in = in, .out = out, .k = kernel, .stride = stride,
-                      .pad = (kernel - 1) / 2, .no_bias = 1};
+                      .pad = (kernel - 1) / 2, .no_bias = 1, .init = {NN_INIT_KAIMING_FAN_OUT}};
     nn_module *m = nn_conv2d_new(s, name, o);
     if (!m)
         return NULL;
-    if (nn_init_kaiming_normal_fan_out(((nn_conv2d *)m)->weight, nn_store_generator(s)) != PT_OK ||
-        (fm.frozen && freeze_module(s, name) != PT_OK)) {
+    if (fm.frozen && freeze_module(s, name) != PT_OK) {
         nn_module_free(m);
         return NULL;
     }

@@ -76,9 +76,7 @@ static pt_tensor *classifier_loss(void *self, const collated_batch *b, drv_terms
     classifier *c = self;
     pt_tensor *logits = small_cnn_forward(&c->net, b->images);
     pt_tensor *loss = pt_cross_entropy(logits, b->labels, NULL, -1, PT_REDUCE_MEAN, 0.0);
-    terms->n = 1;
-    terms->name[0] = "cls";
-    terms->value[0] = loss;
+    drv_terms_add(terms, "cls", loss);
     return loss;
 }
 
@@ -104,11 +102,13 @@ static pt_status classifier_eval_batch(void *self, const collated_batch *b)
     return PT_OK;
 }
 
-static void classifier_eval_end(void *self, drv_metrics *out)
+static int classifier_eval_end(void *self, drv_metrics *out, char *err, size_t errlen)
 {
     classifier *c = self;
+    (void)err, (void)errlen;
     drv_metrics_add(out, "accuracy", c->seen ? (double)c->correct / (double)c->seen : NAN);
     drv_metrics_add(out, "loss", c->seen ? c->loss_sum / (double)c->seen : NAN);
+    return 0;
 }
 
 static void classifier_destroy(void *self)
@@ -125,8 +125,6 @@ const driver drv_classifier = {
     .summary = "small CNN image classifier (cross entropy; accuracy)",
     .model_section = &classifier_section,
     .model_cfg_size = sizeof(classifier_cfg),
-    .export_exclude = NULL,
-    .n_export_exclude = 0,
     .collate = classifier_collate,
     .create = classifier_create,
     .loss = classifier_loss,

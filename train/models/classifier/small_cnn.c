@@ -26,10 +26,10 @@ pt_status small_cnn_init(small_cnn *m, nn_store *s, small_cnn_config c)
     nn_seq_add(k, nn_flatten_new(1));
     nn_seq_add(k, nn_linear_new(s, "classifier.1", 2 * w * side * side, c.hidden, 1));
     nn_seq_add(k, nn_act_new(NN_RELU));
-    pt_status st = nn_seq_add(k, nn_linear_new(s, "classifier.3", c.hidden, c.num_classes, 1));
+    nn_seq_add(k, nn_linear_new(s, "classifier.3", c.hidden, c.num_classes, 1));
     m->features = f;
     m->classifier = k;
-    if (st != PT_OK || nn_seq_size(f) != 8 || nn_seq_size(k) != 4) {
+    if (!nn_seq_ok(f) || !nn_seq_ok(k)) {
         small_cnn_free(m);
         return PT_ERR;
     }

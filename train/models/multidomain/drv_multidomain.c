@@ -120,7 +120,7 @@ static nn_module *mlp(nn_store *s, const char *prefix, int64_t in, int64_t width
             nn_seq_add(seq, nn_act_new(NN_RELU));
         c = o;
     }
-    if (nn_seq_size(seq) != (int)(2 * depth - 1)) {
+    if (!nn_seq_ok(seq)) {
         nn_module_free(seq);
         return NULL;
     }
@@ -275,22 +275,18 @@ static pt_tensor *md_loss(void *self, const collated_batch *b, drv_terms *terms)
         pooled = mbv3_pool(&m->net, mbv3_features(&m->net, b->images));
         pt_tensor *logits = nn_forward(m->net.classifier, pooled);
         m->l1 = pt_cross_entropy(logits, b->labels, NULL, -1, PT_REDUCE_MEAN, 0.0);
-        terms->name[terms->n] = "cls";
-        terms->value[terms->n++] = m->l1;
+        drv_terms_add(terms, "cls", m->l1);
     } else {
         task = saliency_logits(m, b->images, &pooled);
         pt_tensor *bce = pt_bce_with_logits(task, b->masks, NULL, NULL, PT_REDUCE_MEAN);
         pt_tensor *iou = loss_soft_iou(task, b->masks, 1.0);
         m->l1 = pt_add(bce, iou);
-        terms->name[terms->n] = "sal_bce";
-        terms->value[terms->n++] = bce;
-        terms->name[terms->n] = "sal_iou";
-        terms->value[terms->n++] = iou;
+        drv_terms_add(terms, "sal_bce", bce);
+        drv_terms_add(terms, "sal_iou", iou);
     }
     pt_tensor *type_logits = nn_forward(m->type_head, pooled);
     m->l2 = pt_cross_entropy(type_logits, b->domains, NULL, -1, PT_REDUCE_MEAN, 0.0);
-    terms->name[terms->n] = "type";
-    terms->value[terms->n++] = m->l2;
+    drv_terms_add(terms, "type", m->l2);
     return loss_difference(m->l1, m->l2, m->lambda_now);
 }
 
@@ -477,9 +473,10 @@ static void write_confusion_png(const md *m)
     cairo_surface_destroy(sf);
 }
 
-static void md_eval_end(void *self, drv_metrics *out)
+static int md_eval_end(void *self, drv_metrics *out, char *err, size_t errlen)
 {
     md *m = self;
+    (void)err, (void)errlen;
     int64_t hits = 0, seen = 0;
     double mae = 0, iou = 0;
     for (int d = 0; d < m->n_domains; d++) {
@@ -515,10 +512,11 @@ static void md_eval_end(void *self, drv_metrics *out)
                                                     : NAN);
     }
     drv_metrics_add(out, "type_accuracy", seen ? (double)m->type_hits / (double)seen : NAN);
+    return 0;
 }
 
-static const char *const md_export_exclude[] = {"type_head."};
-static const cfg_section *const md_more_sections[] = {&adv_section};
+static const char *const md_export_exclude[] = {"type_head.", NULL};
+static const cfg_section *const md_more_sections[] = {&adv_section, NULL};
 
 const driver drv_multidomain = {
     .type = "multidomain",
@@ -526,9 +524,7 @@ const driver drv_multidomain = {
     .model_section = &model_section,
     .model_cfg_size = sizeof(md_cfg),
     .more_sections = md_more_sections,
-    .n_more_sections = 1,
     .export_exclude = md_export_exclude,
-    .n_export_exclude = 1,
     .collate = md_collate,
     .create = md_create,
     .loss = md_loss,

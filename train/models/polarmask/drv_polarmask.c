@@ -16,13 +16,11 @@
  * The contour head is training-only and left out of exported weights. `pictor predict` draws
  * the same decoded detections over each image (train/polar_draw.h) and writes their results file.
  */
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/driver.h"
 #include "focal.h"
@@ -288,13 +286,10 @@ typedef struct {
     int num_classes;
     mask_ap *ap;
     mask_ap *ap_any;   /* the same detections and ground truth with every class as one */
-    char eval_err[512];
     int64_t eval_images, eval_dets;
     double ray_iou_coarse, ray_iou_fine; /* sums over the positives of the evaluated images */
     int64_t ray_positives;
 } pm;
-
-static int load_pretrained(nn_store *s, const char *path, char *err, size_t errlen);
 
 static void pm_destroy(void *self)
 {
@@ -358,7 +353,12 @@ static void *pm_create(const drv_env *env, char *err, size_t errlen)
         pm_destroy(m);
         return NULL;
     }
-    if (c->model.pretrained[0] && load_pretrained(env->store, c->model.pretrained, err, errlen) < 0) {
+    /* model.pretrained: a torchvision resnet state dict -> backbone.body.*, strict but for fc.* */
+    static const char *const not_backbone[] = {"fc.", NULL};
+    if (c->model.pretrained[0] && nn_store_load_file(env->store, "backbone.body.",
+                                                     c->model.pretrained, "", not_backbone, 1) < 0) {
+        snprintf(err, errlen, "model.pretrained: %s (a torchvision resnet%d state dict was "
+                 "expected)", pt_error(), depths[c->model.backbone]);
         pm_destroy(m);
         return NULL;
     }
@@ -376,57 +376,6 @@ static void *pm_create(const drv_env *env, char *err, size_t errlen)
     m->dec.nms_iou = (float)c->infer.nms_iou;
     m->dec.max_dets = (int)c->infer.max_dets;
     return m;
-}
-
-/* model.pretrained: a torchvision resnet state dict -> backbone.body.*. Every backbone entry must
- * be in the file with its shape; the file's fc.* is ignored, anything else it has is an error. */
-static int load_pretrained(nn_store *s, const char *path, char *err, size_t errlen)
-{
-    size_t len = strlen(path);
-    int st = len > 12 && strcmp(path + len - 12, ".safetensors") == 0;
-    pt_dict *d = st ? pt_safetensors_load(path) : pt_torch_load(path);
-    if (!d) {
-        snprintf(err, errlen, "model.pretrained: %s", pt_error());
-        return -1;
-    }
-    static const char prefix[] = "backbone.body.";
-    int rc = 0, used = 0;
-    for (int i = 0; i < nn_store_size(s) && !rc; i++) {
-        const char *name = nn_store_name(s, i);
-        if (strncmp(name, prefix, sizeof prefix - 1))
-            continue;
-        pt_tensor *dst = nn_store_tensor(s, i), *src = pt_dict_get(d, name + sizeof prefix - 1);
-        if (!src) {
-            snprintf(err, errlen, "model.pretrained: '%s' has no '%s' (a torchvision resnet state dict "
-                     "was expected)", path, name + sizeof prefix - 1);
-            rc = -1;
-        } else if (pt_ndim(src) != pt_ndim(dst) || pt_numel(src) != pt_numel(dst)) {
-            snprintf(err, errlen, "model.pretrained: '%s' in '%s' has %lld values, the model %lld "
-                     "(another ResNet depth?)", name + sizeof prefix - 1, path,
-                     (long long)pt_numel(src), (long long)pt_numel(dst));
-            rc = -1;
-        } else {
-            pt_no_grad_begin();
-            if (pt_copy_(dst, src) != PT_OK) {
-                snprintf(err, errlen, "model.pretrained: '%s': %s", name, pt_error());
-                rc = -1;
-            }
-            pt_no_grad_end();
-            used++;
-        }
-    }
-    for (int i = 0; i < pt_dict_size(d) && !rc; i++) {
-        const char *k = pt_dict_name(d, i);
-        char full[NN_NAME_MAX];
-        snprintf(full, sizeof full, "%s%s", prefix, k);
-        if (strncmp(k, "fc.", 3) && !nn_store_find(s, full)) {
-            snprintf(err, errlen, "model.pretrained: '%s' has '%s', which the backbone does not",
-                     path, k);
-            rc = -1;
-        }
-    }
-    pt_dict_free(d);
-    return rc ? -1 : used;
 }
 
 static collate_config pm_collate(const drv_env *env)
@@ -458,33 +407,29 @@ static pt_tensor *pm_loss(void *self, const collated_batch *b, drv_terms *terms)
                      (long long)N, (long long)pt_size(b->targets[T_CLS], 1));
         return NULL;
     }
-    int64_t s_bnc[2] = {B * N, C}, s_bn[1] = {B * N}, s_bnr[2] = {B * N, R};
-    pt_tensor *ids = pt_reshape(b->targets[T_CLS], s_bn, 1);
-    int64_t flat[1] = {-1};
-    pt_tensor *pos = pt_reshape(pt_nonzero(pt_ge_s(ids, 0)), flat, 1); /* positive locations */
+    pt_tensor *ids = pt_reshape(b->targets[T_CLS], PT_SHAPE(B * N));
+    pt_tensor *pos = pt_reshape(pt_nonzero(pt_ge_s(ids, 0)), PT_SHAPE(-1)); /* positive locations */
     double n_pos = (double)pt_size(pos, 0);
-    pt_tensor *cls = pt_div_s(loss_sigmoid_focal_dense(pt_reshape(o.cls, s_bnc, 2), ids,
+    pt_tensor *cls = pt_div_s(loss_sigmoid_focal_dense(pt_reshape(o.cls, PT_SHAPE(B * N, C)), ids,
                                                        c->loss.alpha, c->loss.gamma),
                               fmax(n_pos, 1.0));
-    pt_tensor *ctr_t = pt_index_select(pt_reshape(b->targets[T_CTR], s_bn, 1), 0, pos);
-    pt_tensor *ctr_p = pt_index_select(pt_reshape(o.centerness, s_bn, 1), 0, pos);
+    pt_tensor *ctr_t = pt_index_select(pt_reshape(b->targets[T_CTR], PT_SHAPE(B * N)), 0, pos);
+    pt_tensor *ctr_p = pt_index_select(pt_reshape(o.centerness, PT_SHAPE(B * N)), 0, pos);
     pt_tensor *cnt = n_pos > 0 ? pt_bce_with_logits(ctr_p, ctr_t, NULL, NULL, PT_REDUCE_MEAN)
                                : pt_mul_s(pt_sum(o.centerness), 0.0);
-    pt_tensor *rays_t = pt_index_select(pt_reshape(b->targets[T_RAYS], s_bnr, 2), 0, pos);
-    pt_tensor *coarse = loss_polar_iou(pt_index_select(pt_reshape(o.coarse, s_bnr, 2), 0, pos),
+    pt_tensor *rays_t = pt_index_select(pt_reshape(b->targets[T_RAYS], PT_SHAPE(B * N, R)), 0, pos);
+    pt_tensor *coarse = loss_polar_iou(pt_index_select(pt_reshape(o.coarse, PT_SHAPE(B * N, R)),
+                                                       0, pos),
                                        rays_t, ctr_t, POLAR_IOU_EPS);
-    terms->name[terms->n] = "cls";
-    terms->value[terms->n++] = cls;
-    terms->name[terms->n] = "cnt";
-    terms->value[terms->n++] = cnt;
-    terms->name[terms->n] = "coarse";
-    terms->value[terms->n++] = coarse;
+    drv_terms_add(terms, "cls", cls);
+    drv_terms_add(terms, "cnt", cnt);
+    drv_terms_add(terms, "coarse", coarse);
     pt_tensor *total = pt_add(pt_add(cls, cnt), pt_mul_s(coarse, c->loss.coarse_weight));
     if (o.fine) {
-        pt_tensor *fine = loss_polar_iou(pt_index_select(pt_reshape(o.fine, s_bnr, 2), 0, pos),
+        pt_tensor *fine = loss_polar_iou(pt_index_select(pt_reshape(o.fine, PT_SHAPE(B * N, R)),
+                                                         0, pos),
                                          rays_t, ctr_t, POLAR_IOU_EPS);
-        terms->name[terms->n] = "fine";
-        terms->value[terms->n++] = fine;
+        drv_terms_add(terms, "fine", fine);
         total = pt_add(total, fine);
     }
     if (o.contour) {
@@ -499,8 +444,7 @@ static pt_tensor *pm_loss(void *self, const collated_batch *b, drv_terms *terms)
         pt_tensor *contour = pt_div_s(loss_sigmoid_focal(o.contour, ct, c->loss.alpha,
                                                          c->loss.gamma, PT_REDUCE_SUM),
                                       fmax(n_edge, 1.0));
-        terms->name[terms->n] = "contour";
-        terms->value[terms->n++] = contour;
+        drv_terms_add(terms, "contour", contour);
         total = pt_add(total, pt_mul_s(contour, c->loss.contour_weight));
     }
     return total;
@@ -515,31 +459,79 @@ static void pm_eval_begin(void *self)
     mask_ap_free(m->ap_any);
     m->ap = mask_ap_new(m->num_classes);
     m->ap_any = mask_ap_new(1);
-    m->eval_err[0] = 0;
     m->eval_images = m->eval_dets = 0;
     m->ray_iou_coarse = m->ray_iou_fine = 0;
     m->ray_positives = 0;
 }
 
-static pt_status eval_image(pm *m, int64_t id, int h, int w, const float *scores,
-                            const float *rays, uint8_t *mask)
+/* The decoded detections of every image of a batch, the one decoding path of evaluation and
+ * predict: forward, scores = class probability x centerness, the refined rays (else the coarse)
+ * to host memory, then polar_decode per image (polar_decode.h). dets[0..b->n) must be zeroed;
+ * they are filled (free each with polar_dets_free, also after a failure); *o gets the forward's
+ * outputs (in the caller's scope). Returns 0, or 2 with a message in err. */
+static int decode_batch(pm *m, const collated_batch *b, polarmask_out *o, polar_dets *dets,
+                        char *err, size_t errlen)
 {
-    polar_dets d;
-    char err[512];
-    if (polar_decode(&m->dec, &m->grid, h, w, m->num_classes, scores, rays, &d, err, sizeof err))
-        return pt_error_set("polarmask eval: %s", err), PT_ERR;
-    for (int i = 0; i < d.n; i++) {
-        polar_det_mask(&d, i, mask, h, w);
-        if (mask_ap_add_det(m->ap, id, d.det[i].class_id, d.det[i].score, mask, h, w, err,
-                            sizeof err) ||
-            mask_ap_add_det(m->ap_any, id, 0, d.det[i].score, mask, h, w, err, sizeof err)) {
-            polar_dets_free(&d);
-            return pt_error_set("polarmask eval: %s", err), PT_ERR;
-        }
+    if (polarmask_forward(&m->net, b->images, 0, o) != PT_OK)
+        return snprintf(err, errlen, "%s", pt_error()), 2;
+    const int64_t B = b->n, N = o->n_locations, C = m->num_classes, R = m->cfg.model.num_rays;
+    const int h = (int)pt_size(b->images, 2), w = (int)pt_size(b->images, 3);
+    if (polar_num_locations(&m->grid, h, w) != N)
+        return snprintf(err, errlen, "grid mismatch (%lld locations)", (long long)N), 2;
+    pt_tensor *scores = pt_contiguous(pt_mul(pt_sigmoid(o->cls),
+                                             pt_unsqueeze(pt_sigmoid(o->centerness), 2)));
+    pt_tensor *rays = pt_contiguous(o->fine ? o->fine : o->coarse);
+    size_t n_scores = (size_t)(B * N * C), n_rays = (size_t)(B * N * R);
+    float *hs = malloc(n_scores * sizeof *hs), *hr = malloc(n_rays * sizeof *hr);
+    int rc = 0;
+    if (!hs || !hr)
+        rc = 2, snprintf(err, errlen, "out of memory");
+    else if (pt_copy_to(scores, hs, n_scores * sizeof *hs) != PT_OK ||
+             pt_copy_to(rays, hr, n_rays * sizeof *hr) != PT_OK)
+        rc = 2, snprintf(err, errlen, "%s", pt_error());
+    for (int64_t i = 0; rc == 0 && i < B; i++)
+        if (polar_decode(&m->dec, &m->grid, h, w, (int)C, hs + i * N * C, hr + i * N * R,
+                         &dets[i], err, errlen))
+            rc = 2;
+    free(hs), free(hr);
+    return rc;
+}
+
+/* One image's detections into the evaluators (class-wise and class-agnostic), each rasterised
+ * at h x w into mask. Returns 0, or 2 with a message in err. */
+static int add_dets(pm *m, int64_t id, const polar_dets *d, int h, int w, uint8_t *mask,
+                    char *err, size_t errlen)
+{
+    for (int i = 0; i < d->n; i++) {
+        polar_det_mask(d, i, mask, h, w);
+        if (mask_ap_add_det(m->ap, id, d->det[i].class_id, d->det[i].score, mask, h, w, err,
+                            errlen) ||
+            mask_ap_add_det(m->ap_any, id, 0, d->det[i].score, mask, h, w, err, errlen))
+            return 2;
     }
-    m->eval_dets += d.n;
-    polar_dets_free(&d);
-    return PT_OK;
+    m->eval_dets += d->n;
+    return 0;
+}
+
+/* A zeroed detections array for each image of b and an h x w mask, or NULL (out of memory). */
+static polar_dets *dets_new(const collated_batch *b, uint8_t **mask)
+{
+    *mask = malloc((size_t)pt_size(b->images, 2) * (size_t)pt_size(b->images, 3));
+    polar_dets *d = calloc((size_t)b->n + 1, sizeof *d);
+    if (!*mask || !d) {
+        free(*mask), free(d);
+        *mask = NULL;
+        return NULL;
+    }
+    return d;
+}
+
+static void dets_free(polar_dets *d, int64_t n, uint8_t *mask)
+{
+    for (int64_t i = 0; d && i < n; i++)
+        polar_dets_free(&d[i]);
+    free(d);
+    free(mask);
 }
 
 /* Polar IoU of the rays at the ground truth's positive locations, sum_k min / sum_k max per
@@ -547,18 +539,18 @@ static pt_status eval_image(pm *m, int64_t id, int h, int w, const float *scores
 static pt_status add_ray_iou(pm *m, const collated_batch *b, const polarmask_out *o)
 {
     const int64_t BN = b->n * o->n_locations, R = m->cfg.model.num_rays;
-    int64_t s_bn[1] = {BN}, s_bnr[2] = {BN, R}, flat[1] = {-1}, one[1] = {1};
-    pt_tensor *pos = pt_reshape(pt_nonzero(pt_ge_s(pt_reshape(b->targets[T_CLS], s_bn, 1), 0)),
-                                flat, 1);
-    pt_tensor *t = pt_index_select(pt_reshape(b->targets[T_RAYS], s_bnr, 2), 0, pos);
+    pt_tensor *pos = pt_reshape(pt_nonzero(pt_ge_s(pt_reshape(b->targets[T_CLS], PT_SHAPE(BN)),
+                                                   0)),
+                                PT_SHAPE(-1));
+    pt_tensor *t = pt_index_select(pt_reshape(b->targets[T_RAYS], PT_SHAPE(BN, R)), 0, pos);
     const pt_tensor *pred[2] = {o->coarse, o->fine};
     double *acc[2] = {&m->ray_iou_coarse, &m->ray_iou_fine};
     for (int i = 0; i < 2; i++) {
         if (!pred[i])
             continue;
-        pt_tensor *p = pt_index_select(pt_reshape(pred[i], s_bnr, 2), 0, pos);
-        pt_tensor *iou = pt_div(pt_sum_dims(pt_minimum(p, t), one, 1, 0),
-                                pt_sum_dims(pt_maximum(p, t), one, 1, 0));
+        pt_tensor *p = pt_index_select(pt_reshape(pred[i], PT_SHAPE(BN, R)), 0, pos);
+        pt_tensor *iou = pt_div(pt_sum_dims(pt_minimum(p, t), PT_SHAPE(1), 0),
+                                pt_sum_dims(pt_maximum(p, t), PT_SHAPE(1), 0));
         double v = pt_size(pos, 0) ? pt_item_or_nan(pt_sum(iou)) : 0.0;
         if (isnan(v))
             return PT_ERR;
@@ -588,44 +580,30 @@ static pt_status pm_eval_batch(void *self, const collated_batch *b)
             return pt_error_set("polarmask eval: %s", err), PT_ERR;
     }
     polarmask_out o;
-    if (polarmask_forward(&m->net, b->images, 0, &o) != PT_OK)
-        return PT_ERR;
-    const int64_t B = b->n, N = o.n_locations, C = m->num_classes, R = m->cfg.model.num_rays;
     const int h = (int)pt_size(b->images, 2), w = (int)pt_size(b->images, 3);
-    pt_tensor *scores = pt_contiguous(pt_mul(pt_sigmoid(o.cls),
-                                             pt_unsqueeze(pt_sigmoid(o.centerness), 2)));
-    pt_tensor *rays = pt_contiguous(o.fine ? o.fine : o.coarse);
-    int64_t want = N;
-    if (polar_num_locations(&m->grid, h, w) != want)
-        return pt_error_set("polarmask eval: grid mismatch (%lld locations)", (long long)N), PT_ERR;
-    size_t n_scores = (size_t)(B * N * C), n_rays = (size_t)(B * N * R);
-    float *hs = malloc(n_scores * sizeof *hs), *hr = malloc(n_rays * sizeof *hr);
-    uint8_t *mask = malloc((size_t)h * (size_t)w);
-    pt_status st = PT_OK;
-    if (!hs || !hr || !mask) {
-        pt_error_set("polarmask eval: out of memory");
-        st = PT_ERR;
-    } else if (pt_copy_to(scores, hs, n_scores * sizeof *hs) != PT_OK ||
-               pt_copy_to(rays, hr, n_rays * sizeof *hr) != PT_OK) {
-        st = PT_ERR;
-    }
-    for (int64_t i = 0; st == PT_OK && i < B && i < gl->n_images; i++)
-        st = eval_image(m, gl->image_ids[i], h, w, hs + i * N * C, hr + i * N * R, mask);
-    m->eval_images += B;
-    free(hs), free(hr), free(mask);
-    return st == PT_OK ? add_ray_iou(m, b, &o) : st;
+    uint8_t *mask;
+    polar_dets *dets = dets_new(b, &mask);
+    int rc = dets ? decode_batch(m, b, &o, dets, err, sizeof err)
+                  : (snprintf(err, sizeof err, "out of memory"), 2);
+    for (int64_t i = 0; rc == 0 && i < b->n && i < gl->n_images; i++)
+        rc = add_dets(m, gl->image_ids[i], &dets[i], h, w, mask, err, sizeof err);
+    m->eval_images += b->n;
+    dets_free(dets, b->n, mask);
+    if (rc)
+        return pt_error_set("polarmask eval: %s", err), PT_ERR;
+    return add_ray_iou(m, b, &o);
 }
 
-static void pm_eval_end(void *self, drv_metrics *out)
+static int pm_eval_end(void *self, drv_metrics *out, char *err, size_t errlen)
 {
     pm *m = self;
-    mask_ap_result r;
-    char err[512];
-    if (!m->ap || mask_ap_summarize(m->ap, &r, err, sizeof err)) {
-        fprintf(stderr, "pictor: polarmask evaluation: %s\n", m->ap ? err : "out of memory");
-        drv_metrics_add(out, "mask_ap", NAN);
-        return;
-    }
+    mask_ap_result r, any;
+    char why[512];
+    if (!m->ap || !m->ap_any)
+        return snprintf(err, errlen, "polarmask evaluation: out of memory"), 2;
+    if (mask_ap_summarize(m->ap, &r, why, sizeof why) ||
+        mask_ap_summarize(m->ap_any, &any, why, sizeof why))
+        return snprintf(err, errlen, "polarmask evaluation: %s", why), 2;
     drv_metrics_add(out, "mask_ap", r.ap);
     drv_metrics_add(out, "mask_ap50", r.ap50);
     drv_metrics_add(out, "mask_ap75", r.ap75);
@@ -633,11 +611,8 @@ static void pm_eval_end(void *self, drv_metrics *out)
     drv_metrics_add(out, "mask_ap_m", r.ap_medium);
     drv_metrics_add(out, "mask_ap_l", r.ap_large);
     drv_metrics_add(out, "mask_ar100", r.ar100);
-    mask_ap_result any;
-    if (m->ap_any && mask_ap_summarize(m->ap_any, &any, err, sizeof err) == 0) {
-        drv_metrics_add(out, "mask_ap_agnostic", any.ap);   /* class ignored: localisation only */
-        drv_metrics_add(out, "mask_ap50_agnostic", any.ap50);
-    }
+    drv_metrics_add(out, "mask_ap_agnostic", any.ap); /* class ignored: localisation only */
+    drv_metrics_add(out, "mask_ap50_agnostic", any.ap50);
     if (m->ray_positives > 0) {
         drv_metrics_add(out, "ray_iou_coarse", m->ray_iou_coarse / (double)m->ray_positives);
         if (m->cfg.model.refine)
@@ -648,10 +623,9 @@ static void pm_eval_end(void *self, drv_metrics *out)
     char path[4200];
     snprintf(path, sizeof path, "%s", m->env->run_dir);
     if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return;
+        return 0; /* no run directory to report into (its parent is missing) */
     snprintf(path, sizeof path, "%s/predictions.json", m->env->run_dir);
-    if (mask_ap_write_results_json(m->ap, path, err, sizeof err))
-        fprintf(stderr, "pictor: polarmask evaluation: %s\n", err);
+    return mask_ap_write_results_json(m->ap, path, err, errlen) ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ predict (`pictor predict`) */
@@ -662,52 +636,29 @@ static int pm_predict(void *self, const collated_batch *b, const sample *samples
                       const char *out_dir, char *err, size_t errlen)
 {
     pm *m = self;
+    if (!m->ap || !m->ap_any)
+        return snprintf(err, errlen, "out of memory"), 2;
     polarmask_out o;
-    if (!m->ap || polarmask_forward(&m->net, b->images, 0, &o) != PT_OK)
-        return snprintf(err, errlen, "%s", m->ap ? pt_error() : "out of memory"), 2;
-    const int64_t N = o.n_locations, C = m->num_classes, R = m->cfg.model.num_rays;
     const int h = (int)pt_size(b->images, 2), w = (int)pt_size(b->images, 3);
-    if (polar_num_locations(&m->grid, h, w) != N)
-        return snprintf(err, errlen, "grid mismatch (%lld locations)", (long long)N), 2;
-    pt_tensor *scores = pt_contiguous(pt_mul(pt_sigmoid(o.cls),
-                                             pt_unsqueeze(pt_sigmoid(o.centerness), 2)));
-    pt_tensor *rays = pt_contiguous(o.fine ? o.fine : o.coarse);
-    size_t n_scores = (size_t)(b->n * N * C), n_rays = (size_t)(b->n * N * R);
-    float *hs = malloc(n_scores * sizeof *hs), *hr = malloc(n_rays * sizeof *hr);
-    uint8_t *mask = malloc((size_t)h * (size_t)w);
-    int rc = 0;
-    if (!hs || !hr || !mask)
-        rc = 2, snprintf(err, errlen, "out of memory");
-    else if (pt_copy_to(scores, hs, n_scores * sizeof *hs) != PT_OK ||
-             pt_copy_to(rays, hr, n_rays * sizeof *hr) != PT_OK)
-        rc = 2, snprintf(err, errlen, "%s", pt_error());
+    uint8_t *mask;
+    polar_dets *dets = dets_new(b, &mask);
+    int rc = dets ? decode_batch(m, b, &o, dets, err, errlen)
+                  : (snprintf(err, errlen, "out of memory"), 2);
     polar_draw_options opt = {0, m->env->class_names, m->num_classes};
     for (int i = 0; rc == 0 && i < n && i < b->n; i++) {
         const sample *s = &samples[i];
-        polar_dets d;
         char path[4200];
         if (s->h != h || s->w != w) {
             rc = 2, snprintf(err, errlen, "dataset item %lld is %dx%d, its batch %dx%d",
                              (long long)s->index, s->w, s->h, w, h);
             break;
         }
-        if (polar_decode(&m->dec, &m->grid, h, w, (int)C, hs + i * N * C, hr + i * N * R, &d,
-                         err, errlen)) {
-            rc = 2;
-            break;
-        }
         snprintf(path, sizeof path, "%s/%lld.png", out_dir, (long long)s->index);
-        if (polar_draw_png(path, s, &d, &opt, err, errlen))
-            rc = 1;
-        for (int k = 0; rc == 0 && k < d.n; k++) {
-            polar_det_mask(&d, k, mask, h, w);
-            if (mask_ap_add_det(m->ap, s->index, d.det[k].class_id, d.det[k].score, mask, h, w,
-                                err, errlen))
-                rc = 2;
-        }
-        polar_dets_free(&d);
+        rc = polar_draw_png(path, s, &dets[i], &opt, err, errlen)
+                 ? 1
+                 : add_dets(m, s->index, &dets[i], h, w, mask, err, errlen);
     }
-    free(hs), free(hr), free(mask);
+    dets_free(dets, b->n, mask);
     return rc;
 }
 
@@ -721,8 +672,8 @@ static int pm_predict_end(void *self, const char *out_dir, char *err, size_t err
     return mask_ap_write_results_json(m->ap, path, err, errlen) ? 1 : 0;
 }
 
-static const char *const pm_export_exclude[] = {"contour_head."};
-static const cfg_section *const pm_more_sections[] = {&loss_section, &infer_section};
+static const char *const pm_export_exclude[] = {"contour_head.", NULL};
+static const cfg_section *const pm_more_sections[] = {&loss_section, &infer_section, NULL};
 
 const driver drv_polarmask = {
     .type = "polarmask",
@@ -730,9 +681,7 @@ const driver drv_polarmask = {
     .model_section = &model_section,
     .model_cfg_size = sizeof(pm_cfg),
     .more_sections = pm_more_sections,
-    .n_more_sections = 2,
     .export_exclude = pm_export_exclude,
-    .n_export_exclude = 1,
     .collate = pm_collate,
     .create = pm_create,
     .loss = pm_loss,

@@ -21,17 +21,10 @@ static const double prior_bias = -4.59511985013459; /* -log((1 - 0.01) / 0.01) *
 static nn_module *conv_normal(nn_store *s, const char *name, int64_t in, int64_t out, int64_t k,
                               int64_t groups, double bias)
 {
-    nn_conv_opts o = {.in = in, .out = out, .k = k, .pad = k / 2, .groups = groups};
-    nn_module *m = nn_conv2d_new(s, name, o);
-    if (!m)
-        return NULL;
-    nn_conv2d *c = (nn_conv2d *)m;
-    if (nn_init_normal(c->weight, 0.0, 0.01, nn_store_generator(s)) != PT_OK ||
-        nn_init_constant(c->bias, bias) != PT_OK) {
-        nn_module_free(m);
-        return NULL;
-    }
-    return m;
+    return nn_conv2d_new(s, name, (nn_conv_opts){.in = in, .out = out, .k = k, .pad = k / 2,
+                                                 .groups = groups,
+                                                 .init = {NN_INIT_NORMAL, .std = 0.01,
+                                                          .bias = bias}});
 }
 
 /* head_convs x (3x3 conv, GroupNorm, ReLU) at prefix.{3i, 3i+1} */
