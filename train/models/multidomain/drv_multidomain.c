@@ -11,7 +11,6 @@
  * confusion matrix PNG (classify); MAE and IoU per domain (saliency). The type head is left out
  * of exported weights, so a classify export loads into torchvision's mobilenet_v3_*.
  */
-#include <cairo.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -427,50 +426,15 @@ static double feature_distance_ratio(const md *m)
     return n_same && n_diff && diff > 0 ? (same / (double)n_same) / (diff / (double)n_diff) : NAN;
 }
 
-/* plots/confusion.png: rows = true class, columns = predicted, shaded by row share. */
+/* plots/confusion.png (report/plot.h): a failed write is a warning, not a failed evaluation. */
 static void write_confusion_png(const md *m)
 {
     if (!m->env->run_dir)
         return;
-    int K = m->n_classes, cell = 40, left = 150, top = 40;
-    int w = left + K * cell + 20, h = top + K * cell + 20;
-    cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-    cairo_t *cr = cairo_create(sf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 11);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_move_to(cr, left, 20);
-    cairo_show_text(cr, "confusion: rows true class, columns predicted");
-    for (int r = 0; r < K; r++) {
-        int64_t row = 0;
-        for (int c = 0; c < K; c++)
-            row += m->confusion[(size_t)r * (size_t)K + (size_t)c];
-        char label[64];
-        snprintf(label, sizeof label, "%.20s", m->env->class_names ? m->env->class_names[r] : "");
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_move_to(cr, 4, top + r * cell + cell / 2 + 4);
-        cairo_show_text(cr, label);
-        for (int c = 0; c < K; c++) {
-            int64_t v = m->confusion[(size_t)r * (size_t)K + (size_t)c];
-            double share = row ? (double)v / (double)row : 0;
-            cairo_set_source_rgb(cr, 1 - 0.8 * share, 1 - 0.6 * share, 1);
-            cairo_rectangle(cr, left + c * cell, top + r * cell, cell - 1, cell - 1);
-            cairo_fill(cr);
-            char num[32];
-            snprintf(num, sizeof num, "%lld", (long long)v);
-            cairo_set_source_rgb(cr, share > 0.5 ? 1 : 0, share > 0.5 ? 1 : 0, share > 0.5 ? 1 : 0);
-            cairo_move_to(cr, left + c * cell + 4, top + r * cell + cell / 2 + 4);
-            cairo_show_text(cr, num);
-        }
-    }
-    cairo_destroy(cr);
     char path[4200];
     snprintf(path, sizeof path, "%s/plots/confusion.png", m->env->run_dir);
-    if (plot_write_surface_png(sf, path) != PT_OK)
+    if (plot_confusion_png(m->confusion, m->n_classes, m->env->class_names, path) != PT_OK)
         fprintf(stderr, "pictor: warning: %s\n", pt_error());
-    cairo_surface_destroy(sf);
 }
 
 static int md_eval_end(void *self, drv_metrics *out, char *err, size_t errlen)

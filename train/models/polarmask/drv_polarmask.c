@@ -14,7 +14,8 @@
  * level, rays -> polygons, class-wise NMS (train/polar_decode.h), masks rasterised at the input
  * size, COCO mask AP (train/mask_ap.h) and the detections as a COCO results file in the run dir.
  * The contour head is training-only and left out of exported weights. `pictor predict` draws
- * the same decoded detections over each image (train/polar_draw.h) and writes their results file.
+ * the same decoded detections over each image (polar_draw.h -> report/overlay.h) and writes
+ * their results file (report/predictions.h).
  */
 #include <math.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@
 #include "eval/mask_ap.h"
 #include "models/polarmask/polar_decode.h"
 #include "models/polarmask/polar_draw.h"
+#include "report/predictions.h"
 #include "polar_iou.h"
 #include "targets/polar_targets.h"
 #include "models/polarmask/polarmask.h"
@@ -620,12 +622,9 @@ static int pm_eval_end(void *self, drv_metrics *out, char *err, size_t errlen)
     }
     drv_metrics_add(out, "dets_per_image",
                     m->eval_images ? (double)m->eval_dets / (double)m->eval_images : 0);
-    char path[4200];
-    snprintf(path, sizeof path, "%s", m->env->run_dir);
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return 0; /* no run directory to report into (its parent is missing) */
-    snprintf(path, sizeof path, "%s/predictions.json", m->env->run_dir);
-    return mask_ap_write_results_json(m->ap, path, err, errlen) ? 1 : 0;
+    /* the results file in the run directory; none when there is no place for it (its parent
+     * is missing), which is not an evaluation error */
+    return predictions_write(m->ap, m->env->run_dir, err, errlen) < 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ predict (`pictor predict`) */
@@ -665,11 +664,9 @@ static int pm_predict(void *self, const collated_batch *b, const sample *samples
 static int pm_predict_end(void *self, const char *out_dir, char *err, size_t errlen)
 {
     pm *m = self;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/predictions.json", out_dir);
     if (!m->ap)
         return snprintf(err, errlen, "out of memory"), 2;
-    return mask_ap_write_results_json(m->ap, path, err, errlen) ? 1 : 0;
+    return predictions_write(m->ap, out_dir, err, errlen) ? 1 : 0;
 }
 
 static const char *const pm_export_exclude[] = {"contour_head.", NULL};

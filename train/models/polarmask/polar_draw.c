@@ -4,8 +4,6 @@
  */
 #include "models/polarmask/polar_draw.h"
 
-#include <stdio.h>
-
 #include "base/err.h"
 
 static int draw_ground_truth(overlay *o, const sample *s, char *err, size_t errlen)
