@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "trainer.h"
+#include "core/trainer.h"
 
 #define MAX_SETS 256
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "demo_fmnist.h"
+#include "models/classifier/demo_fmnist.h"
 #include "pt.h"
 
 
