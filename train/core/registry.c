@@ -9,11 +9,13 @@
 extern const driver drv_classifier;
 extern const driver drv_multidomain;
 extern const driver drv_polarmask;
+extern const driver drv_interactive;
 
 static const driver *const registry[] = {
     &drv_classifier,
     &drv_multidomain,
     &drv_polarmask,
+    &drv_interactive,
 };
 
 #define N_DRIVERS ((int)(sizeof registry / sizeof registry[0]))

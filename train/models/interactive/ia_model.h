@@ -1,0 +1,76 @@
+/*
+ * ia_model.h - what the `interactive` driver (drv_interactive.c) and its tool API (isession.c)
+ * share: the bound config and the model object. Private to train/models/interactive/.
+ */
+#ifndef PICTOR_IA_MODEL_H
+#define PICTOR_IA_MODEL_H
+
+#include "base/rng.h"
+#include "core/driver.h"
+#include "eval/noc.h"
+#include "models/interactive/inet.h"
+#include "report/overlay.h"
+#include "targets/rpn_targets.h"
+
+typedef struct {
+    int backbone;
+    int64_t ps_grid, decoder_width, max_extra_taps;
+    int prev_mask;
+    cfg_float_list anchor_sizes, anchor_ratios;
+    double box_jitter;
+    int64_t rpn_batch;
+} ia_model_cfg;
+
+typedef struct {
+    double rpn_weight, mask_weight;
+} ia_loss_cfg;
+
+typedef struct {
+    int64_t max_taps;
+    double pred_thr, stop_iou, rect_grow;
+    int protocols;
+} ia_noc_cfg;
+
+typedef struct {
+    ia_model_cfg model;
+    ia_loss_cfg loss;
+    ia_noc_cfg noc;
+} ia_cfg;
+
+enum { PROTO_BOTH = 0, PROTO_TAPS, PROTO_RECT };
+
+typedef struct {
+    noc_summary sum[2];           /* taps, rect */
+    double tap_s, full_s;         /* seconds of corrections and of full passes */
+    int64_t taps, full, objects;
+    double proposal_iou;          /* sum over objects, protocol taps */
+    int failed;
+    overlay_sheet_item *sheet; /* one per object of protocol taps after its first tap (owned
+                                  image, prediction and ground truth) for the worst-N sheet */
+    int n_sheet, cap_sheet;
+} ia_eval;
+
+typedef struct {
+    ia_cfg cfg;
+    const drv_env *env;
+    inet net;
+    prng rng;
+    rpn_target_config rpn;
+    ia_eval ev;
+} ia;
+
+/* Correction maps of b images [b, n_maps, h, w]: image i's taps are clicks[i][0..nc[i]); prev
+ * (b * h * w probabilities, or NULL: zeros) the previous prediction. NULL with pt_error() set. */
+pt_tensor *ia_maps_tensor(const ia *m, const noc_click *const *clicks, const int *nc, int b,
+                          int h, int w, const float *prev);
+/* sigmoid(logits) * inbox into prob (n floats) and prob > thr into pred. */
+pt_status ia_host_prediction(const pt_tensor *logits, const pt_tensor *inbox, size_t n,
+                             float *prob, uint8_t *pred, double thr);
+/* The RPN's rectangle for image i of part 1: the highest-objectness proposal containing the tap
+ * (ty, tx), else the best one; with no usable proposal a square around the tap. */
+pt_status ia_proposal(ia *m, const inet_part1_out *p1, int64_t i, int h, int w, int ty, int tx,
+                      float *box);
+/* Grow box to take in the tap (y, x) with a margin of 10% of the box size, clipped. */
+void ia_take_in(float *box, int y, int x, int h, int w);
+
+#endif
