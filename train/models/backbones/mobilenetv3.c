@@ -95,13 +95,6 @@ static nn_module *linear_new(nn_store *s, const char *name, int64_t in, int64_t 
 
 /* ------------------------------------------------------------------ building blocks */
 
-/* Adds child to seq; *ok becomes 0 on the first failure (seq keeps that error). */
-static void add(nn_module *seq, nn_module *child, int *ok)
-{
-    if (nn_seq_add(seq, child) != PT_OK)
-        *ok = 0;
-}
-
 /* Conv2dNormActivation: .0 conv (no bias, "same" padding), .1 BatchNorm2d, then the activation
  * unless act is NN_IDENTITY (torchvision's activation_layer=None: no module at all). */
 static nn_module *conv_norm_act(nn_store *s, const char *name, int64_t in, int64_t out,
@@ -109,15 +102,14 @@ static nn_module *conv_norm_act(nn_store *s, const char *name, int64_t in, int64
 {
     char path[NN_NAME_MAX];
     nn_module *seq = nn_sequential_new();
-    int ok = seq != NULL;
     nn_conv_opts o = {.in = in, .out = out, .k = kernel, .stride = stride,
                       .pad = (kernel - 1) / 2, .groups = groups, .no_bias = 1,
                       .init = {NN_INIT_KAIMING_FAN_OUT}};
-    add(seq, nn_conv2d_new(s, nn_path(path, "%s.0", name), o), &ok);
-    add(seq, nn_batchnorm2d_new(s, nn_path(path, "%s.1", name), out, BN_EPS, BN_MOMENTUM), &ok);
+    nn_seq_add(seq, nn_conv2d_new(s, nn_path(path, "%s.0", name), o));
+    nn_seq_add(seq, nn_batchnorm2d_new(s, nn_path(path, "%s.1", name), out, BN_EPS, BN_MOMENTUM));
     if (act != NN_IDENTITY)
-        add(seq, nn_act_new(act), &ok);
-    if (!ok) {
+        nn_seq_add(seq, nn_act_new(act));
+    if (!nn_seq_ok(seq)) {
         nn_module_free(seq);
         return NULL;
     }
@@ -207,17 +199,18 @@ static nn_module *inverted_residual_new(nn_store *s, const char *name, const mbv
     char path[NN_NAME_MAX];
     nn_activation act = r->hardswish ? NN_HARDSWISH : NN_RELU;
     nn_module *block = nn_sequential_new();
-    int ok = block != NULL, j = 0;
+    int j = 0;
     if (expanded != in)
-        add(block, conv_norm_act(s, nn_path(path, "%s.block.%d", name, j++), in, expanded, 1, 1,
-                                 1, act), &ok);
-    add(block, conv_norm_act(s, nn_path(path, "%s.block.%d", name, j++), expanded, expanded,
-                             r->kernel, r->stride, expanded, act), &ok);
+        nn_seq_add(block, conv_norm_act(s, nn_path(path, "%s.block.%d", name, j++), in, expanded, 1, 1,
+                                 1, act));
+    nn_seq_add(block, conv_norm_act(s, nn_path(path, "%s.block.%d", name, j++), expanded, expanded,
+                             r->kernel, r->stride, expanded, act));
     if (r->se)
-        add(block, se_new(s, nn_path(path, "%s.block.%d", name, j++), expanded,
-                          mbv3_make_divisible((double)(expanded / 4), 8)), &ok);
-    add(block, conv_norm_act(s, nn_path(path, "%s.block.%d", name, j++), expanded, out, 1, 1, 1,
-                             NN_IDENTITY), &ok);
+        nn_seq_add(block, se_new(s, nn_path(path, "%s.block.%d", name, j++), expanded,
+                          mbv3_make_divisible((double)(expanded / 4), 8)));
+    nn_seq_add(block, conv_norm_act(s, nn_path(path, "%s.block.%d", name, j++), expanded, out, 1, 1, 1,
+                             NN_IDENTITY));
+    int ok = nn_seq_ok(block);
     mbv3_inverted_residual *ir = ok ? calloc(1, sizeof *ir) : NULL;
     if (!ir) {
         if (ok)
@@ -270,10 +263,9 @@ static nn_module *features_new(mbv3 *m, nn_store *s, const char *pre)
     int n = c->variant == MBV3_SMALL ? N_ROWS(SMALL_ROWS) : N_ROWS(LARGE_ROWS);
     double w = c->width_mult;
     nn_module *f = nn_sequential_new();
-    int ok = f != NULL;
     int64_t stem = adjust(rows[0].in, w);
-    add(f, conv_norm_act(s, nn_path(path, "%sfeatures.0", pre), c->in_channels, stem, 3, 2, 1,
-                         NN_HARDSWISH), &ok);
+    nn_seq_add(f, conv_norm_act(s, nn_path(path, "%sfeatures.0", pre), c->in_channels, stem, 3, 2, 1,
+                         NN_HARDSWISH));
     int64_t channels = stem;
     for (int i = 0; i < n; i++) {
         const mbv3_row *r = &rows[i];
@@ -282,14 +274,14 @@ static nn_module *features_new(mbv3 *m, nn_store *s, const char *pre)
             m->tap_channels[m->n_taps++] = channels;
         }
         int64_t in = adjust(r->in, w), expanded = adjust(r->expanded, w), out = adjust(r->out, w);
-        add(f, inverted_residual_new(s, nn_path(path, "%sfeatures.%d", pre, i + 1), r, in,
-                                     expanded, out), &ok);
+        nn_seq_add(f, inverted_residual_new(s, nn_path(path, "%sfeatures.%d", pre, i + 1), r, in,
+                                     expanded, out));
         channels = out;
     }
     m->feature_channels = 6 * channels;
-    add(f, conv_norm_act(s, nn_path(path, "%sfeatures.%d", pre, n + 1), channels,
-                         m->feature_channels, 1, 1, 1, NN_HARDSWISH), &ok);
-    if (!ok) {
+    nn_seq_add(f, conv_norm_act(s, nn_path(path, "%sfeatures.%d", pre, n + 1), channels,
+                         m->feature_channels, 1, 1, 1, NN_HARDSWISH));
+    if (!nn_seq_ok(f)) {
         nn_module_free(f);
         return NULL;
     }
@@ -301,14 +293,13 @@ static nn_module *classifier_new(mbv3 *m, nn_store *s, const char *pre)
 {
     char path[NN_NAME_MAX];
     nn_module *k = nn_sequential_new();
-    int ok = k != NULL;
-    add(k, linear_new(s, nn_path(path, "%sclassifier.0", pre), m->feature_channels,
-                      m->last_channel), &ok);
-    add(k, nn_act_new(NN_HARDSWISH), &ok);
-    add(k, nn_dropout_new(s, m->cfg.dropout), &ok);
-    add(k, linear_new(s, nn_path(path, "%sclassifier.3", pre), m->last_channel,
-                      m->cfg.num_classes), &ok);
-    if (!ok) {
+    nn_seq_add(k, linear_new(s, nn_path(path, "%sclassifier.0", pre), m->feature_channels,
+                      m->last_channel));
+    nn_seq_add(k, nn_act_new(NN_HARDSWISH));
+    nn_seq_add(k, nn_dropout_new(s, m->cfg.dropout));
+    nn_seq_add(k, linear_new(s, nn_path(path, "%sclassifier.3", pre), m->last_channel,
+                      m->cfg.num_classes));
+    if (!nn_seq_ok(k)) {
         nn_module_free(k);
         return NULL;
     }
