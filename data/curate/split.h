@@ -18,8 +18,10 @@
  *   seed and dataset give the same split); the target is val * items. Walking that order, a
  *   group joins the validation side when that brings the validation count closer to the target
  *   (strictly), else the training side. Since the count only grows, a group left out stays a
- *   worse choice, so at the end |validation items - target| <= (largest group) / 2 unless every
- *   group went to validation; groups of one item get the target exactly (within 0.5).
+ *   worse choice, and once past the target nothing joins, so at the end |validation items -
+ *   target| <= (largest group) / 2; groups of one item meet the target within 0.5. An empty
+ *   side is possible (a fraction under half an item's share): it is written as an empty
+ *   dataset.
  *
  * WRITING
  *   Both outputs have the input's layout, names and file names; items keep their order. Each is
