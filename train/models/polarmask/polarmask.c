@@ -152,9 +152,8 @@ void polarmask_free(polarmask *m)
 /* [B, K, H, W] -> [B, H*W, K] */
 static pt_tensor *flat_level(const pt_tensor *t)
 {
-    static const int64_t perm[4] = {0, 2, 3, 1};
-    int64_t shape[3] = {pt_size(t, 0), -1, pt_size(t, 1)};
-    return pt_reshape(pt_permute(t, perm, 4), shape, 3);
+    return pt_reshape(pt_permute(t, PT_SHAPE(0, 2, 3, 1)),
+                      PT_SHAPE(pt_size(t, 0), -1, pt_size(t, 1)));
 }
 
 pt_tensor *polarmask_refine_offsets(polarmask *m, const pt_tensor *feat, const pt_tensor *coarse,
@@ -168,27 +167,26 @@ pt_tensor *polarmask_refine_offsets(polarmask *m, const pt_tensor *feat, const p
             W = pt_size(feat, 3), R = m->cfg.num_rays;
     /* sampling positions in feature coordinates, then grid_sample's [-1, 1] (align_corners 0):
      * g = 2 * pos / size - 1 */
-    int64_t rs[4] = {1, R, 1, 1}, xs[4] = {1, 1, 1, W}, ys[4] = {1, 1, H, 1};
     float sn[PM_MAX_RAYS], cs[PM_MAX_RAYS];
     for (int64_t k = 0; k < R; k++) {
         sn[k] = (float)m->sin_t[k];
         cs[k] = (float)m->cos_t[k];
     }
     pt_tensor *r = pt_div_s(pt_detach(coarse), (double)stride);
-    pt_tensor *col = pt_reshape(pt_add_s(pt_arange(0, (double)W, 1, PT_F32), 0.5), xs, 4);
-    pt_tensor *row = pt_reshape(pt_add_s(pt_arange(0, (double)H, 1, PT_F32), 0.5), ys, 4);
-    pt_tensor *px = pt_add(col, pt_mul(r, pt_from_data(sn, rs, 4, PT_F32)));
-    pt_tensor *py = pt_add(row, pt_mul(r, pt_from_data(cs, rs, 4, PT_F32)));
+    pt_tensor *col = pt_reshape(pt_add_s(pt_arange(0, (double)W, 1, PT_F32), 0.5),
+                                PT_SHAPE(1, 1, 1, W));
+    pt_tensor *row = pt_reshape(pt_add_s(pt_arange(0, (double)H, 1, PT_F32), 0.5),
+                                PT_SHAPE(1, 1, H, 1));
+    pt_tensor *px = pt_add(col, pt_mul(r, pt_from_data(sn, PT_SHAPE(1, R, 1, 1), PT_F32)));
+    pt_tensor *py = pt_add(row, pt_mul(r, pt_from_data(cs, PT_SHAPE(1, R, 1, 1), PT_F32)));
     pt_tensor *gx = pt_sub_s(pt_mul_s(px, 2.0 / (double)W), 1.0);
     pt_tensor *gy = pt_sub_s(pt_mul_s(py, 2.0 / (double)H), 1.0);
     pt_tensor *pair[2] = {gx, gy};
-    int64_t gshape[4] = {B, R, H * W, 2};
-    pt_tensor *grid = pt_reshape(pt_stack(pair, 2, -1), gshape, 4); /* [B, R, HW, 2] */
+    pt_tensor *grid = pt_reshape(pt_stack(pair, 2, -1), PT_SHAPE(B, R, H * W, 2));
     /* [B, C, R, HW] -> [B, R, C, HW] -> [B, R*C, H, W] */
     pt_tensor *sampled = pt_grid_sample(feat, grid, PT_INTERP_BILINEAR, PT_PAD_ZEROS, 0);
-    static const int64_t perm[4] = {0, 2, 1, 3};
-    int64_t stacked[4] = {B, R * C, H, W};
-    pt_tensor *x = pt_reshape(pt_permute(sampled, perm, 4), stacked, 4);
+    pt_tensor *x = pt_reshape(pt_permute(sampled, PT_SHAPE(0, 2, 1, 3)),
+                              PT_SHAPE(B, R * C, H, W));
     return nn_forward(m->refine, x);
 }
 
@@ -205,8 +203,7 @@ pt_status polarmask_forward(polarmask *m, const pt_tensor *x, int with_contour,
     }
     const pt_tensor *in = x;
     if (pt_size(x, 1) == 1) {
-        int64_t shape[4] = {pt_size(x, 0), 3, pt_size(x, 2), pt_size(x, 3)};
-        in = pt_expand(x, shape, 4);
+        in = pt_expand(x, PT_SHAPE(pt_size(x, 0), 3, pt_size(x, 2), pt_size(x, 3)));
     }
     pt_tensor *stages[4] = {0};
     if (resnet_forward(&m->body, in, stages, NULL) != PT_OK)
@@ -233,9 +230,9 @@ pt_status polarmask_forward(polarmask *m, const pt_tensor *x, int with_contour,
             fine[l] = flat_level(pt_clamp(pt_add(rays, off), 1e-3, NAN));
         }
     }
-    int64_t bn[2] = {pt_size(x, 0), out->n_locations};
     out->cls = pt_cat(cls, PM_LEVELS, 1);
-    out->centerness = pt_reshape(pt_cat(ctr, PM_LEVELS, 1), bn, 2);
+    out->centerness = pt_reshape(pt_cat(ctr, PM_LEVELS, 1),
+                                 PT_SHAPE(pt_size(x, 0), out->n_locations));
     out->coarse = pt_cat(coarse, PM_LEVELS, 1);
     if (m->refine)
         out->fine = pt_cat(fine, PM_LEVELS, 1);
