@@ -85,7 +85,7 @@ int foreground_file(const char *in, const char *out, volatile sig_atomic_t *canc
     store_writer *w = NULL;
     int rc = source ? 0 : (err_fail(err, errlen, "out of memory"), 2);
     if (rc == 0) {
-        snprintf(source, slen, "foreground %s of: %s", in, src);
+        snprintf(source, slen, "foreground (one class) of: %s", src);
         if (!(w = item_copy_create(r, out, source, 1, err, errlen)))
             rc = 1;
     }

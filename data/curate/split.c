@@ -251,15 +251,17 @@ static int assign(split_job *j, const split_options *o, split_report *rep, char 
 static int write_sides(split_job *j, const split_options *o, char *err, size_t errlen)
 {
     const char *src = store_layout_of(j->r)->o.source;
-    size_t slen = strlen(src) + strlen(o->in) + 128;
+    size_t slen = strlen(src) + (o->group_regex ? strlen(o->group_regex) : 0) + 160;
     if (!(j->source = malloc(slen))) {
         err_fail(err, errlen, "out of memory");
         return 2;
     }
     const char *out[2] = {o->out_train, o->out_val};
     for (int side = 0; side < 2; side++) {
-        snprintf(j->source, slen, "split %s (%s, val %g, seed %llu) of: %s", o->in,
-                 side ? "val" : "train", o->val, (unsigned long long)o->seed, src);
+        snprintf(j->source, slen, "split (%s side, val %g, seed %llu, groups %s%s%s%s) of: %s",
+                 side ? "val" : "train", o->val, (unsigned long long)o->seed,
+                 o->group_regex ? "by '" : "by /group", o->group_regex ? o->group_regex : "",
+                 o->group_regex ? "'" : "", o->foreground ? ", foreground" : "", src);
         if (!(j->w[side] = item_copy_create(j->r, out[side], j->source, o->foreground, err,
                                             errlen)))
             return 1;
