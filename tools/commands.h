@@ -21,4 +21,8 @@ int cmd_predict(int argc, char **argv);
 /* `pictor export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE` */
 int cmd_export(int argc, char **argv);
 
+/* `pictor segment CONFIG --weights W --image IMG [--box x,y,w,h] [--tap +x,y ...] --out MASK.png
+ * [--cutout OUT.png] [--set k=v ...]` (tools/cmd_segment.c): the interactive model on one image */
+int cmd_segment(int argc, char **argv);
+
 #endif

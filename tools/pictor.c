@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  eval CONFIG.yaml --weights FILE [--set ...]   prints one JSON line of metrics\n"
             "  predict CONFIG.yaml --weights FILE --out DIR [--n N] [--set ...]\n"
             "                          draw the predictions on the first N (16) val images\n"
+            "  segment CONFIG.yaml --weights FILE --image IMG [--box x,y,w,h] [--tap +x,y|-x,y ...]\n"
+            "          --out MASK.png [--cutout OUT.png]   interactive model: a rectangle and taps\n"
             "  export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE\n"
             "  config show CONFIG.yaml [--set ...]          the resolved config, with defaults\n"
             "  data info|import-idx|import-folder|import-masks ...   (pictor data help)\n"
@@ -95,6 +97,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "predict"))
         return cmd_predict(argc - 2, argv + 2);
+    if (!strcmp(cmd, "segment"))
+        return cmd_segment(argc - 2, argv + 2);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "config"))

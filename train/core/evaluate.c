@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/checkpoint.h"
@@ -114,7 +115,7 @@ int trainer_eval(const trainer_opts *o, const char *weights)
 {
     char err[SESSION_ERRLEN];
     session s;
-    int rc = session_open(&s, o, 0, err, sizeof err);
+    int rc = session_open(&s, o, SESSION_EVAL, err, sizeof err);
     if (rc != EXIT_OK)
         return core_fail(rc, "%s", err);
     drv_metrics m;
@@ -199,7 +200,7 @@ int trainer_predict(const trainer_opts *o, const char *weights, const char *out_
         return no_predict(o->config_path, early); /* before reading any data or building */
     char err[SESSION_ERRLEN];
     session s;
-    int rc = session_open(&s, o, 0, err, sizeof err);
+    int rc = session_open(&s, o, SESSION_EVAL, err, sizeof err);
     if (rc != EXIT_OK)
         return core_fail(rc, "%s", err);
     store_reader *r = s.val ? s.val : s.train;
@@ -220,4 +221,52 @@ int trainer_predict(const trainer_opts *o, const char *weights, const char *out_
     }
     session_close(&s);
     return rc;
+}
+
+/* ------------------------------------------------------------------ a model for a tool */
+
+struct trainer_model {
+    session s;
+};
+
+int trainer_model_open(const trainer_opts *o, const char *weights, const char *want_type,
+                       trainer_model **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    trainer_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return snprintf(err, errlen, "out of memory"), EXIT_INTERNAL;
+    int rc = session_open(&m->s, o, SESSION_TOOL, err, errlen);
+    if (rc == EXIT_OK && strcmp(m->s.drv->type, want_type) != 0) {
+        snprintf(err, errlen, "%s: model.type is %s; this command runs %s models",
+                 o->config_path, m->s.drv->type, want_type);
+        session_close(&m->s);
+        rc = EXIT_USER;
+    } else if (rc == EXIT_OK) {
+        pt_dict *w = read_weights(weights);
+        pt_status st = w ? load_weights_for_eval(m->s.store, m->s.drv, w, weights) : PT_ERR;
+        pt_dict_free(w);
+        if (st != PT_OK) {
+            snprintf(err, errlen, "%s", pt_error());
+            session_close(&m->s);
+            rc = EXIT_USER;
+        }
+    }
+    if (rc != EXIT_OK) {
+        free(m);
+        return rc;
+    }
+    nn_store_set_training(m->s.store, 0);
+    *out = m;
+    return EXIT_OK;
+}
+
+void *trainer_model_self(trainer_model *m) { return m ? m->s.model : NULL; }
+
+void trainer_model_close(trainer_model *m)
+{
+    if (!m)
+        return;
+    session_close(&m->s);
+    free(m);
 }

@@ -96,7 +96,43 @@ static int resolve_holdout(session *s, const char *data_path, char *err, size_t 
     return -1;
 }
 
-int session_open(session *s, const trainer_opts *o, int need_train, char *err, size_t errlen)
+/* The environment from the dataset any (NULL: none, a tool), the parameter store and the model. */
+static int open_model(session *s, store_reader *any, char *err, size_t errlen)
+{
+    const settings *c = &s->cfg;
+    s->env.cfg = c;
+    s->env.model_cfg = s->model_cfg;
+    s->env.train = s->train;
+    s->env.val = s->val;
+    s->env.in_channels = any ? store_layout_of(any)->o.channels : 3;
+    s->env.num_classes = any ? store_num_classes(any) : 0;
+    s->env.num_domains = any ? store_num_domains(any) : 0;
+    s->env.class_names = any ? store_class_names(any) : NULL;
+    s->env.domain_names = any ? store_domain_names(any) : NULL;
+    s->env.run_dir = s->run_dir;
+    if (c->data.image_size > 0)
+        s->env.image_h = s->env.image_w = (int)c->data.image_size;
+    else if (any && store_layout_of(any)->o.images == STORE_RAW)
+        s->env.image_h = store_layout_of(any)->o.height,
+        s->env.image_w = store_layout_of(any)->o.width;
+    s->store = nn_store_new((uint64_t)c->train.seed);
+    s->env.store = s->store;
+    if (!s->store) {
+        snprintf(err, errlen, "%s", pt_error());
+        session_close(s);
+        return EXIT_INTERNAL;
+    }
+    s->collate = s->drv->collate(&s->env);
+    s->model = s->drv->create(&s->env, err, errlen);
+    if (!s->model) {
+        session_close(s);
+        return EXIT_USER;
+    }
+    return EXIT_OK;
+}
+
+int session_open(session *s, const trainer_opts *o, session_mode mode, char *err,
+                 size_t errlen)
 {
     memset(s, 0, sizeof *s);
     cfg_doc *doc = cfg_load(o->config_path, o->overrides, o->n_overrides, err, errlen);
@@ -144,7 +180,9 @@ int session_open(session *s, const trainer_opts *o, int need_train, char *err, s
     if (c->train.deterministic)
         pt_set_deterministic(1);
 
-    if (need_train && !*c->data.train) {
+    if (mode == SESSION_TOOL)
+        return open_model(s, NULL, err, errlen);
+    if (mode == SESSION_TRAIN && !*c->data.train) {
         snprintf(err, errlen, "%s: data.train is not set (an HDF5 dataset, see pictor data)",
                  o->config_path);
         session_close(s);
@@ -164,39 +202,11 @@ int session_open(session *s, const trainer_opts *o, int need_train, char *err, s
         session_close(s);
         return EXIT_USER;
     }
-    const store_layout *lay = store_layout_of(any);
-    s->env.cfg = c;
-    s->env.model_cfg = s->model_cfg;
-    s->env.train = s->train;
-    s->env.val = s->val;
-    s->env.in_channels = lay->o.channels;
-    s->env.num_classes = store_num_classes(any);
-    s->env.num_domains = store_num_domains(any);
-    s->env.class_names = store_class_names(any);
-    s->env.domain_names = store_domain_names(any);
-    s->env.run_dir = s->run_dir;
     if (resolve_holdout(s, store_path(any), err, errlen) != 0) {
         session_close(s);
         return EXIT_USER;
     }
-    if (c->data.image_size > 0)
-        s->env.image_h = s->env.image_w = (int)c->data.image_size;
-    else if (lay->o.images == STORE_RAW)
-        s->env.image_h = lay->o.height, s->env.image_w = lay->o.width;
-    s->store = nn_store_new((uint64_t)c->train.seed);
-    s->env.store = s->store;
-    if (!s->store) {
-        snprintf(err, errlen, "%s", pt_error());
-        session_close(s);
-        return EXIT_INTERNAL;
-    }
-    s->collate = s->drv->collate(&s->env);
-    s->model = s->drv->create(&s->env, err, errlen);
-    if (!s->model) {
-        session_close(s);
-        return EXIT_USER;
-    }
-    return EXIT_OK;
+    return open_model(s, any, err, errlen);
 }
 
 /* ------------------------------------------------------------------ data */

@@ -35,10 +35,16 @@ typedef struct {
     char run_dir[4096];
 } session;
 
-/* Load the config with the driver's tables, set threads and seeds, open the datasets (data.train
- * required when need_train), resolve data.holdout_domain, build the model. Returns an exit
- * status; on failure the message is in err and the session is closed. */
-int session_open(session *s, const trainer_opts *o, int need_train, char *err, size_t errlen);
+/* What a command needs of the data: training (data.train required), evaluation (data.train or
+ * data.val), or nothing (a tool running a trained model on files: no dataset is opened, images
+ * are RGB, no class names). */
+typedef enum { SESSION_EVAL = 0, SESSION_TRAIN = 1, SESSION_TOOL = 2 } session_mode;
+
+/* Load the config with the driver's tables, set threads and seeds, open the datasets as mode
+ * says, resolve data.holdout_domain, build the model. Returns an exit status; on failure the
+ * message is in err and the session is closed. */
+int session_open(session *s, const trainer_opts *o, session_mode mode, char *err,
+                 size_t errlen);
 void session_close(session *s);
 
 typedef struct {

@@ -221,7 +221,7 @@ int trainer_train(const trainer_opts *o)
 {
     char err[SESSION_ERRLEN];
     session s;
-    int rc = session_open(&s, o, 1, err, sizeof err);
+    int rc = session_open(&s, o, SESSION_TRAIN, err, sizeof err);
     if (rc != EXIT_OK)
         return core_fail(rc, "%s", err);
     const settings *c = &s.cfg;

@@ -17,6 +17,8 @@
 #ifndef PICTOR_TRAINER_H
 #define PICTOR_TRAINER_H
 
+#include <stddef.h>
+
 typedef struct {
     const char *config_path;
     const char *const *overrides; /* "a.b=c" */
@@ -36,5 +38,17 @@ int trainer_predict(const trainer_opts *o, const char *weights, const char *out_
  * (model type, config hash, pictor version). src: a run directory (best.ckpt, else last.ckpt)
  * or a checkpoint file. format: safetensors | torch | hdf5. Written atomically. */
 int trainer_export(const char *src, const char *format, const char *out);
+
+/* A trained model for a tool that runs one model type on files (`pictor segment`): the config
+ * bound with its driver's tables, the model built, weights loaded (as trainer_eval loads them),
+ * the store in eval mode; no dataset is opened. want_type: the model.type the tool runs (a
+ * config of another type is a user error naming both). Returns an exit status (0, 1 user error,
+ * 2 internal) with the message in err; *out is NULL on failure. */
+typedef struct trainer_model trainer_model;
+int trainer_model_open(const trainer_opts *o, const char *weights, const char *want_type,
+                       trainer_model **out, char *err, size_t errlen);
+/* The driver's model object (what its create returned), for the model type's own tool API. */
+void *trainer_model_self(trainer_model *m);
+void trainer_model_close(trainer_model *m); /* NULL-safe */
 
 #endif
