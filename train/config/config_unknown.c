@@ -4,46 +4,17 @@
  *
  * The walk is depth first in file order and descends only into maps marked as sections, so the
  * first unknown key reported is the first one in the file. A suggestion is the known key with
- * the smallest optimal-string-alignment distance within max(2, length / 4), or the same leaf
- * name in another section ("train.lr" -> "optim.lr"), or in the same section a leaf that starts
- * the other ("optim.lr_rate" -> "optim.lr"); ancestors of the unknown key are never suggested.
+ * the smallest optimal-string-alignment distance (base/strdist.h) within max(2, length / 4), or
+ * the same leaf name in another section ("train.lr" -> "optim.lr"), or in the same section a leaf
+ * that starts the other ("optim.lr_rate" -> "optim.lr"); ancestors of the unknown key are never
+ * suggested.
  */
 #include "config/config_internal.h"
 
 #include <string.h>
 
 #include "base/err.h"
-
-/* Optimal-string-alignment distance (edits, with adjacent transpositions); keys are short. */
-static int edit_distance(const char *a, const char *b)
-{
-    enum { MAXL = 127 };
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > MAXL || lb > MAXL)
-        return MAXL + 1;
-    int rows[3][MAXL + 1]; /* i - 2, i - 1, i */
-    int *pp = rows[0], *prev = rows[1], *cur = rows[2];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int v = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < v)
-                v = prev[j] + 1;
-            if (cur[j - 1] + 1 < v)
-                v = cur[j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
-                v = pp[j - 2] + 1;
-            cur[j] = v;
-        }
-        int *t = pp;
-        pp = prev;
-        prev = cur;
-        cur = t;
-    }
-    return prev[lb];
-}
+#include "base/strdist.h"
 
 static const char *leaf(const char *key)
 {
@@ -78,7 +49,7 @@ static const char *suggest(const cfg_doc *doc, const char *unknown)
         const char *k = doc->known[i];
         if (is_ancestor(k, unknown))
             continue;
-        int d = edit_distance(unknown, k), score = -1;
+        int d = strdist_osa(unknown, k), score = -1;
         const char *lu = leaf(unknown), *lk = leaf(k);
         size_t llu = strlen(lu), llk = strlen(lk);
         size_t shorter = llu < llk ? llu : llk;
