@@ -1,7 +1,7 @@
 /* test_data_split.c - Criterion tests for the foreground conversion and the group-aware split
  * (data/curate/item_copy.c, data/curate/split.c), the file-name column of the store, and the
- * table-driven option parser of the command line (tools/cmd_cliopt.c, compiled into this file: the
- * test binary does not link tools/), also through `pictor data` itself.
+ * table-driven option parser of the command line (tools/cliopt.c, linked into the test binary),
+ * also through `pictor data` itself.
  *
  * Owns: a small instance dataset written here (3 classes, masks, polygons, file names) and its
  * foreground conversion (one class `foreground`, every mask byte-equal, counts equal, names
@@ -31,7 +31,8 @@
 #include "curate/split.h"
 #include "store/store.h"
 
-#include "../tools/cmd_cliopt.c"
+#include "base/err.h"
+#include "cliopt.h"
 
 #define SHARED_DATA PICTOR_SOURCE_DIR "/../shared/data"
 

@@ -82,6 +82,11 @@ Test(merge, items_in_order_with_their_classes, .init = setup, .fini = teardown)
         cr_expect_eq(ab[i], a[i], "item %d from a.h5", i);
     for (int i = 0; i < 2; i++)
         cr_expect_eq(ab[3 + i], b[i], "item %d from b.h5", 3 + i);
+    /* the same through `pictor data merge` */
+    pictor_ok("data merge --in a.h5 --in b.h5 --out cli.h5");
+    int32_t cli[8];
+    cr_expect_eq(first_classes(in_dir("cli.h5"), cli, 8), 5);
+    cr_expect_eq(memcmp(cli, ab, sizeof(int32_t) * 5), 0);
     /* foreground: one class, every instance class 0 */
     cr_assert_eq(merge_files(in, 2, in_dir("fg.h5"), 1, NULL, &items, err, sizeof err), 0, "%s",
                  err);

@@ -35,6 +35,7 @@
 #include "cmd_data_internal.h"
 #include "commands.h"
 #include "curate/item_copy.h"
+#include "curate/merge.h"
 #include "curate/sketch_filter.h"
 #include "curate/split.h"
 #include "import/import.h"
@@ -792,6 +793,51 @@ static int cmd_split(int argc, char **argv)
     return run_post(SPLIT_CMD.name, res.positional, &a.post);
 }
 
+/* ---------------------------------------------------------------- merge */
+
+typedef struct {
+    cliopt_list in;
+    const char *out;
+    int foreground;
+} merge_args;
+
+static const cliopt MERGE_OPTS[] = {
+    {"--in", CLIOPT_REPEAT, offsetof(merge_args, in), "IN.h5", .flags = CLIOPT_REQUIRED,
+     .doc = "a dataset to take (repeat: in this order)"},
+    {"--foreground", CLIOPT_FLAG, offsetof(merge_args, foreground),
+     .doc = "every class becomes one class 'foreground' (then class lists may differ)"},
+    {"--out", CLIOPT_STRING, offsetof(merge_args, out), "OUT.h5", .flags = CLIOPT_REQUIRED,
+     .doc = "the merged dataset, written when complete"},
+    {0}};
+static const clicmd MERGE_CMD = {
+    "merge", NULL, NULL,
+    "the items of several datasets of one layout, in order, in one (same class names unless\n"
+    "--foreground)",
+    MERGE_OPTS};
+
+static int cmd_merge(int argc, char **argv)
+{
+    merge_args a;
+    memset(&a, 0, sizeof a);
+    cliopt_result res;
+    int status;
+    if (parse(&MERGE_CMD, argc, argv, &a, &res, &status)) {
+        cliopt_list_free(&a.in);
+        return status;
+    }
+    catch_signals();
+    char err[2048];
+    int64_t n = 0;
+    int rc = merge_files(a.in.v, a.in.n, a.out, a.foreground, &g_interrupted, &n, err, sizeof err);
+    if (rc == 0)
+        printf("merge: %s: %lld items from %d datasets%s\n", a.out, (long long)n, a.in.n,
+               a.foreground ? ", one class 'foreground'" : "");
+    else
+        fprintf(stderr, "pictor data merge: %s\n", err);
+    cliopt_list_free(&a.in);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct {
@@ -807,6 +853,7 @@ static const struct {
     {&FILTER_CMD, cmd_filter_sketches},
     {&FOREGROUND_CMD, cmd_foreground},
     {&SPLIT_CMD, cmd_split},
+    {&MERGE_CMD, cmd_merge},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

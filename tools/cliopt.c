@@ -1,5 +1,5 @@
 /*
- * cmd_cliopt.c - see cliopt.h: table-driven option parsing and usage text for the subcommands
+ * cliopt.c - see cliopt.h: table-driven option parsing and usage text for the subcommands
  * (named cmd_* so that the build's tools/cmd_*.c glob compiles it into pictor).
  */
 #include "cliopt.h"
