@@ -43,6 +43,20 @@
 #include "models/polarmask/polarmask.h"
 #include "models/polarmask/polar_decode.h"
 #include "models/polarmask/polar_draw.h"
+#include "geometry/distance.h"
+#include "eval/segmetrics.h"
+#include "pipeline/dense_augment.h"
+#include "curate/split.h"
+#include "curate/item_copy.h"
+#include "curate/merge.h"
+#include "base/strdist.h"
+#include "eval/noc.h"
+#include "targets/click_maps.h"
+#include "targets/rpn_targets.h"
+#include "models/interactive/inet.h"
+#include "models/interactive/isession.h"
+#include "models/backbones/segdecoder.h"
+#include "report/overlay.h"
 
 int pictor_header_check(void);
 int pictor_header_check(void) { return (int)sizeof(pt_optim_options); }
