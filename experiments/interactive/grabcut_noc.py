@@ -60,8 +60,9 @@ GRABCUT UNDER TAPS (cv2.grabCut, OpenCV's GMM colour model + graph cut)
     The JSON says how many were.
 
 TIMING: sec_per_tap is the wall time of one tap (choose the tap, paint, GrabCut, IoU) averaged
-over all taps; the rect protocol's initial GrabCut is rect_sec, not a tap. One thread
-(cv2.setNumThreads(1)) unless --threads.
+over all taps, cpu_sec_per_tap the process CPU time of the same (what a tap costs on an idle
+core when the machine is shared); the rect protocol's initial GrabCut is rect_sec, not a tap.
+One thread (cv2.setNumThreads(1)) unless --threads.
 
 Usage: grabcut_noc.py --store FILE.h5 [--protocol taps|rect|both] [--max-clicks 20]
          [--limit N] [--sample N] [--holdout K] [--seed S] [--radius R] [--iters I]
@@ -200,9 +201,9 @@ class GrabCutUser:
         else:
             pred = np.zeros((h, w), bool)
         not_clicked = np.ones((h, w), bool)
-        taps, ious, secs = [], [], []
+        taps, ious, secs, cpu = [], [], [], []
         for k in range(a.max_clicks):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             c = next_click(obj, valid, pred, not_clicked)
             if c is None:  # nothing left to correct: the IoU stays (counted as this tap's)
                 ious.append(iou(obj, valid, pred))
@@ -215,9 +216,10 @@ class GrabCutUser:
             pred = self._pred(label)
             ious.append(iou(obj, valid, pred))
             secs.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             if not a.full and ious[-1] >= STOP_IOU and k + 1 >= MIN_TAPS_BEFORE_STOP:
                 break
-        out["ious"], out["tap_sec"], out["taps"] = ious, secs, taps
+        out["ious"], out["tap_sec"], out["tap_cpu"], out["taps"] = ious, secs, cpu, taps
         return out
 
 
@@ -265,6 +267,7 @@ def summarise(protocol, runs, a, n_down, errors, store):
     nocs = {t: [noc(r["ious"], t, mc) for r in runs] for t in TARGETS}
     taps = sum(len(r["taps"]) for r in runs)
     secs = sum(sum(r["tap_sec"]) for r in runs)
+    cpu = sum(sum(r["tap_cpu"]) for r in runs) if all("tap_cpu" in r for r in runs) else None
     s = {
         "method": "opencv_grabcut", "protocol": protocol, "store": store, "n": len(runs),
         "noc85": round(float(np.mean(nocs[0.85])), 3), "noc90": round(float(np.mean(nocs[0.90])), 3),
@@ -272,7 +275,9 @@ def summarise(protocol, runs, a, n_down, errors, store):
         "fail90_at_%d" % mc: int(sum(v == mc for v in nocs[0.90])),
         **{"miou_%d" % k: round(mean_after(runs, k, mc), 4) if k <= mc else None
            for k in (1, 3, 5)},
-        "sec_per_tap": round(secs / taps, 4) if taps else None, "taps": taps,
+        "sec_per_tap": round(secs / taps, 4) if taps else None,
+        "cpu_sec_per_tap": round(cpu / taps, 4) if taps and cpu is not None else None,
+        "taps": taps,
         "no_error_left": int(sum(r["perfect"] for r in runs)),
     }
     if protocol == "rect":
@@ -292,6 +297,7 @@ def summarise_file(a):
         for line in f:
             d = json.loads(line)
             r = {"ious": d["ious"], "taps": d["taps"], "tap_sec": [d["tap_sec"]],
+                 **({"tap_cpu": [d["tap_cpu"]]} if "tap_cpu" in d else {}),
                  "perfect": d["perfect"], "shrunk": d["shrunk"]}
             if d["protocol"] == "rect":
                 r["iou0"], r["rect_sec"] = d["iou0"], d["rect_sec"]
@@ -329,7 +335,7 @@ def side_by_side(summaries, pictor_path):
                 if line.startswith("{"):
                     d = json.loads(line)
                     theirs[d.get("protocol", "taps")] = d
-    keys = ["noc85", "noc90", None, "miou_1", "miou_3", "miou_5", "sec_per_tap"]
+    keys = ["noc85", "noc90", None, "miou_1", "miou_3", "miou_5", "sec_per_tap", "cpu_sec_per_tap"]
     lines = ["| protocol | metric | OpenCV GrabCut | pictor interactive |", "|---|---|---|---|"]
     for s in summaries:
         p = theirs.get(s["protocol"], {})
@@ -547,7 +553,8 @@ def main():
                 rec = {"protocol": pr, "item": inst.item, "row": inst.row, "group": inst.group,
                        "size": list(gt.shape), "ious": [round(v, 5) for v in r["ious"]],
                        "taps": [[int(t[0]), t[1], t[2]] for t in r["taps"]],
-                       "tap_sec": round(sum(r["tap_sec"]), 3), "perfect": r["perfect"],
+                       "tap_sec": round(sum(r["tap_sec"]), 3),
+                       "tap_cpu": round(sum(r["tap_cpu"]), 3), "perfect": r["perfect"],
                        "shrunk": r["shrunk"]}
                 if pr == "rect":
                     rec["iou0"], rec["rect_sec"] = round(r["iou0"], 5), round(r["rect_sec"], 3)
