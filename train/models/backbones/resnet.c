@@ -319,41 +319,17 @@ static pt_status forward(resnet *m, const pt_tensor *x, pt_tensor **stem, pt_ten
             pt_error_set("resnet_forward: forward pass failed");
         return PT_ERR;
     }
-    /* hand the outputs to the caller's scope (if any), as an op's result would be */
-    for (int i = 0; i < 4; i++)
-        pt_keep(c[i]);
-    pt_keep(out);
-    if (stem)
-        pt_keep(s0);
-    pt_scope_end(mark);
-    int ok = 1;
-    if (stem) {
-        ok = (*stem = pt_alias(s0)) != NULL;
-        pt_free(s0);
-    }
-    for (int i = 0; i < 4; i++) {
-        if (stages)
-            ok = ok && (stages[i] = pt_alias(c[i])) != NULL;
-        pt_free(c[i]);
-    }
+    /* hand the requested outputs to the caller's scope (if any), as an op's result would be */
+    pt_tensor *keep[6] = {0};
+    for (int i = 0; stages && i < 4; i++)
+        keep[i] = stages[i] = c[i];
+    keep[4] = out;
+    keep[5] = stem ? s0 : NULL;
+    pt_scope_return_n(mark, keep, 6);
     if (logits)
-        ok = ok && (*logits = pt_alias(out)) != NULL;
-    pt_free(out);
-    if (!ok) {
-        for (int i = 0; stages && i < 4; i++) {
-            pt_free(stages[i]);
-            stages[i] = NULL;
-        }
-        if (logits) {
-            pt_free(*logits);
-            *logits = NULL;
-        }
-        if (stem) {
-            pt_free(*stem);
-            *stem = NULL;
-        }
-        return PT_ERR;
-    }
+        *logits = out;
+    if (stem)
+        *stem = s0;
     return PT_OK;
 }
 

@@ -52,22 +52,13 @@ static pt_status check_config(const segdec_config *c)
     return PT_OK;
 }
 
-/* A conv with kaiming_normal_(fan_out, relu) weights and a zero bias (when it has one). */
+/* A "same"-padded conv with kaiming_normal_(fan_out, relu) weights and a zero bias (if any). */
 static nn_module *conv_new(nn_store *s, const char *name, int64_t in, int64_t out,
                            int64_t kernel, int bias)
 {
-    nn_conv_opts o = {.in = in, .out = out, .k = kernel, .pad = (kernel - 1) / 2,
-                      .no_bias = !bias};
-    nn_module *m = nn_conv2d_new(s, name, o);
-    if (!m)
-        return NULL;
-    nn_conv2d *c = (nn_conv2d *)m;
-    if (nn_init_kaiming_normal_fan_out(c->weight, nn_store_generator(s)) != PT_OK ||
-        (c->bias && nn_init_constant(c->bias, 0.0) != PT_OK)) {
-        nn_module_free(m);
-        return NULL;
-    }
-    return m;
+    return nn_conv2d_new(s, name, (nn_conv_opts){.in = in, .out = out, .k = kernel,
+                                                 .pad = (kernel - 1) / 2, .no_bias = !bias,
+                                                 .init = {NN_INIT_KAIMING_FAN_OUT}});
 }
 
 /* blocks.<level>: block_convs units of 3x3 conv (no bias), BatchNorm2d, ReLU; the last unit
@@ -77,17 +68,18 @@ static nn_module *block_new(nn_store *s, const char *pre, int level, int convs, 
 {
     char path[NN_NAME_MAX];
     nn_module *seq = nn_sequential_new();
-    for (int j = 0; seq && j < convs; j++) {
+    for (int j = 0; j < convs; j++) { /* added unchecked, checked once below */
         int64_t c_out = j == convs - 1 ? out : width;
-        if (nn_seq_add(seq, conv_new(s, nn_path(path, "%sblocks.%d.%d", pre, level, 3 * j), width,
-                                     c_out, 3, 0)) != PT_OK ||
-            nn_seq_add(seq, nn_batchnorm2d_new(s, nn_path(path, "%sblocks.%d.%d", pre, level,
-                                                          3 * j + 1),
-                                               c_out, BN_EPS, BN_MOMENTUM)) != PT_OK ||
-            nn_seq_add(seq, nn_act_new(NN_RELU)) != PT_OK) {
-            nn_module_free(seq);
-            return NULL;
-        }
+        nn_seq_add(seq, conv_new(s, nn_path(path, "%sblocks.%d.%d", pre, level, 3 * j), width,
+                                 c_out, 3, 0));
+        nn_seq_add(seq, nn_batchnorm2d_new(s, nn_path(path, "%sblocks.%d.%d", pre, level,
+                                                      3 * j + 1),
+                                           c_out, BN_EPS, BN_MOMENTUM));
+        nn_seq_add(seq, nn_act_new(NN_RELU));
+    }
+    if (!nn_seq_ok(seq)) {
+        nn_module_free(seq);
+        return NULL;
     }
     return seq;
 }
@@ -400,26 +392,13 @@ pt_status segnet_forward(segnet *n, const pt_tensor *x, pt_tensor **features, pt
         return PT_ERR;
     }
     /* hand the outputs to the caller's scope (if any), as an op's result would be */
-    pt_keep(f);
-    pt_keep(l);
-    pt_scope_end(mark);
-    int ok = 1;
+    pt_tensor *out[2] = {f, l};
+    pt_scope_return_n(mark, out, 2);
     if (features)
-        ok = (*features = pt_alias(f)) != NULL;
+        *features = f;
+    else
+        pt_free(f);
     if (logits)
-        ok = ok && (*logits = pt_alias(l)) != NULL;
-    pt_free(f);
-    pt_free(l);
-    if (!ok) {
-        if (features) {
-            pt_free(*features);
-            *features = NULL;
-        }
-        if (logits) {
-            pt_free(*logits);
-            *logits = NULL;
-        }
-        return PT_ERR;
-    }
+        *logits = l;
     return PT_OK;
 }
