@@ -96,7 +96,8 @@ static int resolve_holdout(session *s, const char *data_path, char *err, size_t 
     return -1;
 }
 
-/* The environment from the dataset any (NULL: none, a tool), the parameter store and the model. */
+/* The environment from the dataset any (NULL: none, a tool), data.holdout_domain resolved
+ * against its domains (drivers read it in create), the parameter store and the model. */
 static int open_model(session *s, store_reader *any, char *err, size_t errlen)
 {
     const settings *c = &s->cfg;
@@ -110,6 +111,10 @@ static int open_model(session *s, store_reader *any, char *err, size_t errlen)
     s->env.class_names = any ? store_class_names(any) : NULL;
     s->env.domain_names = any ? store_domain_names(any) : NULL;
     s->env.run_dir = s->run_dir;
+    if (any && resolve_holdout(s, store_path(any), err, errlen) != 0) {
+        session_close(s);
+        return EXIT_USER;
+    }
     if (c->data.image_size > 0)
         s->env.image_h = s->env.image_w = (int)c->data.image_size;
     else if (any && store_layout_of(any)->o.images == STORE_RAW)
@@ -199,10 +204,6 @@ int session_open(session *s, const trainer_opts *o, session_mode mode, char *err
     store_reader *any = s->train ? s->train : s->val;
     if (!any) {
         snprintf(err, errlen, "%s: neither data.train nor data.val is set", o->config_path);
-        session_close(s);
-        return EXIT_USER;
-    }
-    if (resolve_holdout(s, store_path(any), err, errlen) != 0) {
         session_close(s);
         return EXIT_USER;
     }
