@@ -317,6 +317,31 @@ pt_status nn_init_constant(pt_tensor *t, double value)
     return st;
 }
 
+pt_status nn_check_levels(const char *who, const char *what, pt_tensor *const *inputs, int n,
+                          int expected, const int64_t *channels)
+{
+    if (n != expected) {
+        pt_error_set("%s: %d inputs given, %s was built for %d", who, n, what, expected);
+        return PT_ERR;
+    }
+    for (int i = 0; i < n; i++) {
+        char shape[128];
+        if (!inputs[i]) {
+            if (!pt_error_pending())
+                pt_error_set("%s: input %d is NULL", who, i);
+            return PT_ERR;
+        }
+        if (pt_ndim(inputs[i]) != 4 || pt_size(inputs[i], 1) != channels[i] ||
+            pt_size(inputs[i], 0) != pt_size(inputs[0], 0)) {
+            pt_error_set("%s: input %d is %s, expected [%lld, %lld, H, W]", who, i,
+                         pt_describe(inputs[i], shape, sizeof shape),
+                         (long long)pt_size(inputs[0], 0), (long long)channels[i]);
+            return PT_ERR;
+        }
+    }
+    return PT_OK;
+}
+
 /* ---- conv2d */
 
 static pt_tensor *conv2d_forward(nn_module *m, const pt_tensor *x)

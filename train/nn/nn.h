@@ -95,6 +95,13 @@ struct nn_module {
 pt_tensor *nn_forward(nn_module *m, const pt_tensor *x);
 void nn_module_free(nn_module *m);
 
+/* The feature maps a multi-level module (an FPN, a decoder) is given: n must be expected, and
+ * each input 4-D with channels[i] channels and inputs[0]'s batch size. PT_ERR with a message
+ * "<who>: 2 inputs given, <what> was built for 3" or "<who>: input 1 is float32[2, 15, 8, 8],
+ * expected [2, 16, H, W]" (a NULL input keeps the pending error of the op that failed). */
+pt_status nn_check_levels(const char *who, const char *what, pt_tensor *const *inputs, int n,
+                          int expected, const int64_t *channels);
+
 /* printf into buf (NN_NAME_MAX bytes) and return buf: nn_path(b, "%s.%d", prefix, i). */
 char *nn_path(char *buf, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -94,32 +94,6 @@ void fpn_free(fpn *f)
     memset(f, 0, sizeof *f);
 }
 
-/* Every input 4-D with its configured channels and the same batch size. */
-static pt_status check_inputs(const fpn *f, pt_tensor *const *inputs, int n)
-{
-    if (n != f->cfg.n_inputs) {
-        pt_error_set("fpn_forward: %d inputs given, the FPN was built for %d", n,
-                     f->cfg.n_inputs);
-        return PT_ERR;
-    }
-    for (int i = 0; i < n; i++) {
-        char shape[128];
-        if (!inputs[i]) {
-            if (!pt_error_pending())
-                pt_error_set("fpn_forward: input %d is NULL", i);
-            return PT_ERR;
-        }
-        if (pt_ndim(inputs[i]) != 4 || pt_size(inputs[i], 1) != f->cfg.in_channels[i] ||
-            pt_size(inputs[i], 0) != pt_size(inputs[0], 0)) {
-            pt_error_set("fpn_forward: input %d is %s, expected [%lld, %lld, H, W]", i,
-                         pt_describe(inputs[i], shape, sizeof shape),
-                         (long long)pt_size(inputs[0], 0), (long long)f->cfg.in_channels[i]);
-            return PT_ERR;
-        }
-    }
-    return PT_OK;
-}
-
 pt_status fpn_forward(fpn *f, pt_tensor *const *inputs, int n, pt_tensor **outputs)
 {
     if (!f || !f->inner_blocks[0] || !outputs || !inputs) {
@@ -128,7 +102,8 @@ pt_status fpn_forward(fpn *f, pt_tensor *const *inputs, int n, pt_tensor **outpu
     }
     for (int i = 0; i < f->n_outputs; i++)
         outputs[i] = NULL;
-    if (check_inputs(f, inputs, n) != PT_OK)
+    if (nn_check_levels("fpn_forward", "the FPN", inputs, n, f->cfg.n_inputs,
+                        f->cfg.in_channels) != PT_OK)
         return PT_ERR;
     size_t mark = pt_scope_begin();
     pt_tensor *p[FPN_MAX_OUTPUTS] = {0};
