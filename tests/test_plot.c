@@ -110,7 +110,7 @@ static int coloured_pixels(cairo_surface_t *s, int x0, int y0, int x1, int y1)
 static int coloured_in_area(cairo_surface_t *s)
 {
     double x0, y0, x1, y1;
-    plot_data_area(PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT, &x0, &y0, &x1, &y1);
+    plot_data_area(PLOT_DEFAULT_HEIGHT, PLOT_DEFAULT_WIDTH, &x0, &y0, &x1, &y1);
     return coloured_pixels(s, (int)x0 + 2, (int)y0 + 2, (int)x1 - 2, (int)y1 - 2);
 }
 
@@ -185,7 +185,7 @@ Test(plot, loss_chart_has_one_colour_per_term_and_a_faint_raw_line)
      * (smoothed line) and blended with white (raw line under 25% alpha) */
     const int want[3][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}};
     double x0, y0, x1, y1;
-    plot_data_area(PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT, &x0, &y0, &x1, &y1);
+    plot_data_area(PLOT_DEFAULT_HEIGHT, PLOT_DEFAULT_WIDTH, &x0, &y0, &x1, &y1);
     for (int k = 0; k < 3; k++) {
         int strong = 0, faint = 0;
         for (int y = (int)y0 + 2; y < (int)y1 - 2; y++)
@@ -228,7 +228,7 @@ Test(plot, nan_values_leave_a_gap)
     cr_assert_eq(plot_chart_png(&c, in_dir("gap.png")), PT_OK, "%s", pt_error());
     cairo_surface_t *img = load_png("gap.png", PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT);
     double x0, y0, x1, y1;
-    plot_data_area(PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT, &x0, &y0, &x1, &y1);
+    plot_data_area(PLOT_DEFAULT_HEIGHT, PLOT_DEFAULT_WIDTH, &x0, &y0, &x1, &y1);
     int top = (int)y0 + 2, bottom = (int)y1 - 2;
     int at20 = (int)(x0 + 0.20 * (x1 - x0)), at50 = (int)(x0 + 0.50 * (x1 - x0)),
         at80 = (int)(x0 + 0.80 * (x1 - x0));
@@ -257,7 +257,7 @@ Test(plot, isolated_points_between_gaps_are_dots)
     cr_assert_eq(plot_chart_png(&c, in_dir("dot.png")), PT_OK, "%s", pt_error());
     cairo_surface_t *img = load_png("dot.png", PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT);
     double x0, y0, x1, y1;
-    plot_data_area(PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT, &x0, &y0, &x1, &y1);
+    plot_data_area(PLOT_DEFAULT_HEIGHT, PLOT_DEFAULT_WIDTH, &x0, &y0, &x1, &y1);
     int cx = (int)((x0 + x1) / 2), cy = (int)((y0 + y1) / 2);
     int blue = 0;
     for (int y = cy - 6; y <= cy + 6; y++)
@@ -293,7 +293,7 @@ Test(plot, only_nan_values_give_empty_valid_axes)
     cr_assert_eq(plot_run(g_dir, NULL), 1, "%s", pt_error());
     cairo_surface_t *s = load_png("plots/loss.png", PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT);
     double x0, y0, x1, y1;
-    plot_data_area(PLOT_DEFAULT_WIDTH, PLOT_DEFAULT_HEIGHT, &x0, &y0, &x1, &y1);
+    plot_data_area(PLOT_DEFAULT_HEIGHT, PLOT_DEFAULT_WIDTH, &x0, &y0, &x1, &y1);
     /* no curve (the legend, top right, still names the series) */
     cr_assert_gt(coloured_in_area(s), 0, "the legend's colour sample");
     cr_assert_eq(coloured_pixels(s, (int)x0 + 2, (int)y0 + 80, (int)x1 - 2, (int)y1 - 2), 0,

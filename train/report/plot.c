@@ -57,7 +57,7 @@ typedef struct {
     char label[MAX_TICKS][32];
 } axis;
 
-void plot_data_area(int width, int height, double *x0, double *y0, double *x1, double *y1)
+void plot_data_area(int height, int width, double *x0, double *y0, double *x1, double *y1)
 {
     *x0 = MARGIN_L;
     *y0 = MARGIN_T;
@@ -416,10 +416,10 @@ static void draw_legend(cairo_t *cr, const plot_chart *c, const axis *ax, const 
 }
 
 /* Axis ranges and ticks for chart c of width x height; returns 0 if no point is finite. */
-static int layout_axes(const plot_chart *c, int width, int height, axis *ax, axis *ay)
+static int layout_axes(const plot_chart *c, int height, int width, axis *ax, axis *ay)
 {
     double x0, y0, x1, y1;
-    plot_data_area(width, height, &x0, &y0, &x1, &y1);
+    plot_data_area(height, width, &x0, &y0, &x1, &y1);
     int any = data_range(c, 0, &ax->lo, &ax->hi) && data_range(c, 1, &ay->lo, &ay->hi);
     if (!any) {
         ax->lo = 0, ax->hi = 1, ay->lo = 0, ay->hi = 1;
@@ -437,10 +437,10 @@ static int layout_axes(const plot_chart *c, int width, int height, axis *ax, axi
 }
 
 /* Draws the whole chart; 0, or -1 when memory ran out. */
-static int draw_chart(cairo_t *cr, const plot_chart *c, int width, int height)
+static int draw_chart(cairo_t *cr, const plot_chart *c, int height, int width)
 {
     axis ax, ay;
-    int any = layout_axes(c, width, height, &ax, &ay);
+    int any = layout_axes(c, height, width, &ax, &ay);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     draw_grid(cr, &ax, &ay);
@@ -491,7 +491,7 @@ pt_status plot_write_surface_png(void *surface, const char *path)
     return st;
 }
 
-static pt_status check_chart(const plot_chart *c, const char *path, int width, int height)
+static pt_status check_chart(const plot_chart *c, const char *path, int height, int width)
 {
     if (!c || !path || !*path) {
         pt_error_set("plot_chart_png: %s", !c ? "NULL chart" : "empty path");
@@ -519,11 +519,11 @@ pt_status plot_chart_png(const plot_chart *c, const char *path)
 {
     int width = c && c->width > 0 ? c->width : PLOT_DEFAULT_WIDTH;
     int height = c && c->height > 0 ? c->height : PLOT_DEFAULT_HEIGHT;
-    if (check_chart(c, path, width, height) != PT_OK)
+    if (check_chart(c, path, height, width) != PT_OK)
         return PT_ERR;
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
     cairo_t *cr = cairo_create(surf);
-    int rc = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? draw_chart(cr, c, width, height) : -1;
+    int rc = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? draw_chart(cr, c, height, width) : -1;
     cairo_status_t cst = rc != 0 ? CAIRO_STATUS_NO_MEMORY : cairo_status(cr);
     cairo_destroy(cr);
     pt_status st;

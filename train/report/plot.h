@@ -78,9 +78,9 @@ pt_status plot_confusion_png(const int64_t *counts, int k, const char *const *na
  * naming the path. Every PNG pictor writes goes through here. */
 pt_status plot_write_surface_png(void *surface, const char *path);
 
-/* The pixel rectangle of the data area of a width x height chart (x0 < x1, y0 < y1; y grows
+/* The pixel rectangle of the data area of a height x width chart (x0 < x1, y0 < y1; y grows
  * downwards). The x axis maps x_min..x_max to x0..x1 when a fixed range is given. */
-void plot_data_area(int width, int height, double *x0, double *y0, double *x1, double *y1);
+void plot_data_area(int height, int width, double *x0, double *y0, double *x1, double *y1);
 
 /* ---------------------------------------------------------------- a run directory */
 
