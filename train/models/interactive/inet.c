@@ -70,7 +70,7 @@ pt_status inet_init(inet *m, nn_store *s, inet_config cfg)
     int64_t kk = (int64_t)cfg.k * cfg.k;
     m->ps_head = nn_conv2d_new(s, "ps_head", (nn_conv_opts){.in = cfg.decoder_width,
                                                             .out = 2 * kk, .k = 1});
-    if (!m->rpn_conv || !m->rpn_cls || !m->rpn_box || !m->fuse || nn_seq_size(m->fuse) != 3 ||
+    if (!m->rpn_conv || !m->rpn_cls || !m->rpn_box || !nn_seq_ok(m->fuse) ||
         !m->ps_head || segdec_init(&m->decoder, s, "decoder", dc) != PT_OK) {
         inet_free(m);
         return PT_ERR;
