@@ -233,6 +233,11 @@ int trainer_model_open(const trainer_opts *o, const char *weights, const char *w
                        trainer_model **out, char *err, size_t errlen)
 {
     *out = NULL;
+    const driver *early = driver_of_config(o); /* another model type: say so before building it */
+    if (early && strcmp(early->type, want_type) != 0)
+        return snprintf(err, errlen, "%s: model.type is %s; this command runs %s models",
+                        o->config_path, early->type, want_type),
+               EXIT_USER;
     trainer_model *m = calloc(1, sizeof *m);
     if (!m)
         return snprintf(err, errlen, "out of memory"), EXIT_INTERNAL;
