@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/wait.h>
+
+#include "codec/image.h"
 #include "helpers.h"
 #include "models/interactive/inet.h"
 #include "targets/click_maps.h"
@@ -178,4 +181,185 @@ Test(inet, assembling_takes_each_cells_own_map, .init = tst_setup)
     pt_scope_end(mark);
     inet_free(&m);
     nn_store_free(s);
+}
+
+/* ------------------------------------------------------------------ through `pictor` */
+
+static char *g_dir;
+
+static void bin_setup(void)
+{
+    tst_setup();
+    g_dir = tst_tmpdir();
+}
+
+static void bin_teardown(void) { tst_rmtree(g_dir); }
+
+static int run(const char *args)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR,
+             args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static const char *text(const char *rel)
+{
+    static char buf[1 << 18];
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
+    FILE *f = fopen(p, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static void write_file(const char *rel, const char *body)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs(body, f);
+    fclose(f);
+}
+
+/* A small interactive config on synthetic shapes (foreground), 64 x 64. */
+static void write_small_config(void)
+{
+    write_file("ia.yaml", "model: {type: interactive, backbone: resnet18, ps_grid: 3,\n"
+                          "        decoder_width: 16, anchor_sizes: [16, 32, 64]}\n"
+                          "noc: {max_taps: 4}\n"
+                          "data: {train: s.h5, val: s.h5, image_size: 64}\n"
+                          "train: {max_steps: 2, batch_size: 2, log_every: 1, eval_every: 2,\n"
+                          "        threads: 1, best_metric: noc90_rect, best_mode: min}\n"
+                          "optim: {type: adam, lr: 0.001}\n");
+}
+
+static double metric(const char *json, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *p = strstr(json, key);
+    cr_assert_not_null(p, "no %s in %s", name, json);
+    return atof(p + strlen(key));
+}
+
+TestSuite(interactive, .init = bin_setup, .fini = bin_teardown, .timeout = 900);
+
+/* Train two steps, evaluate with the NoC protocol (JSON of both protocols), segment an image
+ * file; and the bad inputs a user meets, each a clear error and exit 1. */
+Test(interactive, train_eval_segment_end_to_end)
+{
+    cr_assert_eq(run("data synth shapes --n 3 --size 64 --seed 5 --foreground --out s.h5"), 0,
+                 "%s", text("out.txt"));
+    write_small_config();
+    cr_assert_eq(run("train ia.yaml --set run.name=r"), 0, "%s", text("out.txt"));
+    const char *m = text("runs/r/metrics.jsonl");
+    cr_expect(strstr(m, "\"loss/rpn_obj\"") && strstr(m, "\"loss/rpn_box\"") &&
+                  strstr(m, "\"loss/mask\""),
+              "%s", m);
+    cr_assert_eq(run("eval ia.yaml --weights runs/r/weights.safetensors"), 0, "%s",
+                 text("out.txt"));
+    const char *j = text("out.txt");
+    for (int k = 0; k < 2; k++) {
+        const char *tag = k ? "rect" : "taps";
+        char name[64];
+        snprintf(name, sizeof name, "noc90_%s", tag);
+        double noc = metric(j, name);
+        cr_expect(noc >= 1 && noc <= 4, "%s %g: in [1, max_taps]", name, noc);
+        snprintf(name, sizeof name, "miou@1_%s", tag);
+        double iou = metric(j, name);
+        cr_expect(iou >= 0 && iou <= 1, "%s %g", name, iou);
+    }
+    cr_expect_eq(metric(j, "objects"), 3);
+    cr_expect_gt(metric(j, "tap_ms"), 0);
+    /* pictor segment on a PNG written here: a 64 x 48 grey picture */
+    uint8_t img[48 * 64 * 3];
+    for (int i = 0; i < 48 * 64 * 3; i++)
+        img[i] = (uint8_t)(i * 7);
+    char err[256], path[4200];
+    snprintf(path, sizeof path, "%s/photo.png", g_dir);
+    cr_assert_eq(image_write_png(path, img, 48, 64, 3, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(run("segment ia.yaml --weights runs/r/weights.safetensors --image photo.png "
+                     "--box 10,8,30,20 --tap +20,15 --tap -2,2 --out mask.png --cutout cut.png"),
+                 0, "%s", text("out.txt"));
+    cr_expect(strstr(text("out.txt"), "tap 2 (-2,2): part 2"), "%s", text("out.txt"));
+    uint8_t *px = NULL, *file = NULL;
+    size_t len = 0;
+    int h = 0, w = 0, c = 0;
+    snprintf(path, sizeof path, "%s/mask.png", g_dir);
+    cr_assert_eq(image_read_file(path, &file, &len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(image_decode(file, len, 0, &px, &h, &w, &c, err, sizeof err), 0, "%s", err);
+    cr_expect(h == 48 && w == 64 && c == 1, "mask %dx%dx%d", w, h, c);
+    for (int i = 0; i < h * w; i++)
+        cr_assert(px[i] == 0 || px[i] == 255, "mask values 0/255");
+    for (int y = 0; y < h; y++) /* nothing outside the rectangle (grown by no positive tap) */
+        for (int x = 0; x < w; x++)
+            if (x < 10 || x >= 40 || y < 8 || y >= 28)
+                cr_assert_eq(px[y * w + x], 0, "(%d, %d) outside the box", x, y);
+    free(px), free(file);
+    /* bad input */
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"--image photo.png --tap +64,10 --out m.png", "outside the 64x48 image"},
+        {"--image photo.png --box 10,10,0,5 --out m.png", "empty or not inside"},
+        {"--image photo.png --tap -5,5 --out m.png", "first tap must be on the object"},
+        {"--image photo.png --tap 5,5 --out m.png", "expects +x,y"},
+        {"--image photo.png --out m.png", "give a --box, a --tap"},
+        {"--image ia.yaml --tap +5,5 --out m.png", "ia.yaml"},
+        {"--image nothere.png --tap +5,5 --out m.png", "nothere.png"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char args[1024];
+        snprintf(args, sizeof args, "segment ia.yaml --weights runs/r/weights.safetensors %s",
+                 bad[i].args);
+        cr_expect_eq(run(args), 1, "%s", args);
+        cr_expect(strstr(text("out.txt"), bad[i].says), "%s: %s", args, text("out.txt"));
+    }
+    /* another model type's config */
+    write_file("other.yaml", "model: {type: classifier}\ndata: {train: s.h5}\n");
+    cr_expect_eq(run("segment other.yaml --weights runs/r/weights.safetensors --image photo.png "
+                     "--tap +5,5 --out m.png"),
+                 1);
+    cr_expect(strstr(text("out.txt"), "this command runs interactive models"), "%s",
+              text("out.txt"));
+}
+
+/* An image without an object is refused with its dataset index. */
+Test(interactive, image_without_object_is_an_error)
+{
+    cr_assert_eq(run("data import-idx --split test --limit 4 --out c.h5"), 0, "%s",
+                 text("out.txt"));
+    write_file("c.yaml", "model: {type: interactive}\ndata: {train: c.h5, image_size: 32}\n"
+                         "train: {max_steps: 1, batch_size: 2, threads: 1}\n");
+    cr_expect_eq(run("train c.yaml --set run.name=c"), 1);
+    cr_expect(strstr(text("out.txt"), "expected RGB") ||
+                  strstr(text("out.txt"), "neither a mask nor instances"),
+              "%s", text("out.txt"));
+}
+
+/* A few hundred steps on four scenes: the first tap's mask must get much better than at the
+ * start (the model learns to segment from taps). */
+Test(interactive, learns_four_scenes)
+{
+#ifdef PICTOR_SANITIZED
+    cr_skip_test("sanitizer build: the training steps take too long there");
+#endif
+    cr_assert_eq(run("data synth shapes --n 4 --size 64 --seed 3 --foreground --out s.h5"), 0,
+                 "%s", text("out.txt"));
+    write_small_config();
+    cr_assert_eq(run("train ia.yaml --set run.name=fit --set train.max_steps=120 "
+                     "--set train.eval_every=120 --set train.log_every=40 --set optim.lr=0.003 "
+                     "--set model.max_extra_taps=1 --set train.threads=2"),
+                 0, "%s", text("out.txt"));
+    const char *m = text("runs/fit/metrics.jsonl");
+    const char *ev = strstr(m, "\"kind\":\"eval\"");
+    cr_assert_not_null(ev, "%s", m);
+    double iou1 = metric(ev, "miou@1_rect");
+    cr_expect_gt(iou1, 0.6, "mean IoU after one tap (rectangle given): %g\n%s", iou1, ev);
 }

@@ -96,6 +96,8 @@ typedef struct {
     int64_t *index;
     uint8_t *gt;     /* n * h * w, NOC_* codes */
     uint8_t *rgb;    /* n * h * w * 3, the images as the model sees them (for pictures) */
+    uint8_t *empty;  /* n: 1 where the object has no pixel left (a tiny object after resizing or
+                        cropping): left out of the losses and of the evaluation (counted) */
     float (*box)[4]; /* the object's box, x1/y1 exclusive */
 } ia_payload;
 
@@ -108,10 +110,12 @@ static void payload_free(void *p)
     free(l->gt);
     free(l->box);
     free(l->rgb);
+    free(l->empty);
     free(l);
 }
 
-/* The object of sample s as NOC_* codes in gt (h * w); its box. 0, or -1 with a message. */
+/* The object of sample s as NOC_* codes in gt (h * w); its box. 0, 1 when the object has no
+ * pixel at this size, or -1 with a message. */
 static int object_of(const sample *s, uint8_t *gt, float *box, char *err, size_t errlen)
 {
     const size_t n = (size_t)s->h * (size_t)s->w;
@@ -139,10 +143,10 @@ static int object_of(const sample *s, uint8_t *gt, float *box, char *err, size_t
                 x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
                 y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
             }
-    if (x1 < 0) {
-        snprintf(err, errlen, "its object mask is empty at %dx%d (after resizing and cropping): "
-                 "interactive segmentation needs an object", s->w, s->h);
-        return -1;
+    if (x1 < 0) { /* gone with resizing or cropping (or empty from the start): the caller
+                     decides; the box is the whole image */
+        box[0] = 0, box[1] = 0, box[2] = (float)s->w, box[3] = (float)s->h;
+        return 1;
     }
     box[0] = (float)x0, box[1] = (float)y0, box[2] = (float)(x1 + 1), box[3] = (float)(y1 + 1);
     return 0;
@@ -162,8 +166,9 @@ static int ia_targets(const void *ctx, const sample *s, int n, collated_batch *o
         p->gt = malloc((size_t)n * (size_t)h * (size_t)w);
         p->box = calloc((size_t)n, sizeof *p->box);
         p->rgb = malloc((size_t)n * (size_t)h * (size_t)w * 3);
+        p->empty = calloc((size_t)n, 1);
     }
-    if (!p || !p->index || !p->gt || !p->box || !p->rgb) {
+    if (!p || !p->index || !p->gt || !p->box || !p->rgb || !p->empty) {
         snprintf(err, errlen, "interactive targets: out of memory");
         return -1;
     }
@@ -175,10 +180,12 @@ static int ia_targets(const void *ctx, const sample *s, int n, collated_batch *o
         else /* grey: the same value in the three channels */
             for (size_t j = 0; j < (size_t)h * w; j++)
                 memset(p->rgb + ((size_t)i * h * w + j) * 3, s[i].image[j * s[i].c], 3);
-        if (object_of(&s[i], p->gt + (size_t)i * h * w, p->box[i], why, sizeof why)) {
+        int rc = object_of(&s[i], p->gt + (size_t)i * h * w, p->box[i], why, sizeof why);
+        if (rc < 0) {
             snprintf(err, errlen, "dataset item %lld: %s", (long long)s[i].index, why);
             return -1;
         }
+        p->empty[i] = rc == 1;
     }
     return 0;
 }
@@ -351,7 +358,12 @@ static pt_status rpn_loss(ia *m, const inet_part1_out *p1, const ia_payload *p, 
         inet_anchors(&m->net, h8, w8, anchors);
         for (int64_t i = 0; i < B; i++) {
             float *li = label + i * na;
-            int k = rpn_targets(&m->rpn, anchors, na, p->box[i], &m->rng, li, deltas + i * na * 4);
+            int k = 0;
+            if (p->empty[i])
+                for (int64_t a = 0; a < na; a++)
+                    li[a] = -1.0f; /* no object: out of the RPN loss */
+            else
+                k = rpn_targets(&m->rpn, anchors, na, p->box[i], &m->rng, li, deltas + i * na * 4);
             if (k < 0) {
                 pt_error_set("interactive: out of memory for RPN targets");
                 st = PT_ERR;
@@ -412,11 +424,20 @@ static pt_tensor *ia_loss(void *self, const collated_batch *b, drv_terms *terms)
         pt_error_set("interactive: out of memory");
         ok = 0;
     }
+    int n_objects = 0;
+    for (int i = 0; ok && i < B; i++)
+        n_objects += !p->empty[i];
+    if (ok && n_objects == 0) {
+        pt_error_set("interactive: no image of the batch (dataset items %lld ...) has an object "
+                     "pixel at %dx%d: empty masks, or objects too small for data.image_size",
+                     (long long)p->index[0], w, h);
+        ok = 0;
+    }
     for (int i = 0; ok && i < B; i++) {
-        char err[256];
+        char err[256] = "";
         noc_click k;
         if (noc_clicker_init(&ck[i], p->gt + (size_t)i * hw, h, w, err, sizeof err) ||
-            noc_next_click(&ck[i], pred + (size_t)i * hw, &k) != NOC_CLICKED) {
+            (!p->empty[i] && noc_next_click(&ck[i], pred + (size_t)i * hw, &k) != NOC_CLICKED)) {
             pt_error_set("interactive: dataset item %lld: %s", (long long)p->index[i],
                          err[0] ? err : "no object pixel to tap");
             ok = 0;
@@ -458,8 +479,12 @@ static pt_tensor *ia_loss(void *self, const collated_batch *b, drv_terms *terms)
             int64_t s4[4] = {B, 1, h, w};
             pt_tensor *target = pt_from_data(tg, s4, 4, PT_F32);
             free(tg);
-            pt_tensor *mask = pt_div_s(pt_bce_with_logits(lg, target, inbox, NULL, PT_REDUCE_SUM),
-                                       fmax(pt_item_or_nan(pt_sum(inbox)), 1.0));
+            for (size_t i = 0; i < (size_t)B; i++) /* prob (free now): 1 per image kept */
+                prob[i] = p->empty[i] ? 0.0f : 1.0f;
+            int64_t sk[4] = {B, 1, 1, 1};
+            pt_tensor *wt = pt_mul(inbox, pt_from_data(prob, sk, 4, PT_F32));
+            pt_tensor *mask = pt_div_s(pt_bce_with_logits(lg, target, wt, NULL, PT_REDUCE_SUM),
+                                       fmax(pt_item_or_nan(pt_sum(wt)), 1.0));
             drv_terms_add(terms, "rpn_obj", obj);
             drv_terms_add(terms, "rpn_box", rbox);
             drv_terms_add(terms, "mask", mask);
@@ -517,7 +542,7 @@ static void ia_eval_begin(void *self)
         noc_summary_init(&m->ev.sum[i], (int)m->cfg.noc.max_taps, NULL, 0);
     }
     m->ev.tap_s = m->ev.full_s = m->ev.proposal_iou = 0;
-    m->ev.taps = m->ev.full = m->ev.objects = 0;
+    m->ev.taps = m->ev.full = m->ev.objects = m->ev.vanished = 0;
     m->ev.failed = 0;
 }
 
@@ -661,6 +686,10 @@ static pt_status ia_eval_batch(void *self, const collated_batch *b)
     m->ev.full_s += now_s() - t0; /* part 1; part 2 of the first tap is added in eval_end */
     m->ev.full += b->n;
     for (int64_t i = 0; i < b->n; i++) {
+        if (p->empty[i]) { /* the object vanished at this size: counted, not evaluated */
+            m->ev.vanished++;
+            continue;
+        }
         for (int proto = 0; proto < 2; proto++) {
             int want = m->cfg.noc.protocols;
             if ((want == PROTO_TAPS && proto == 1) || (want == PROTO_RECT && proto == 0))
@@ -705,6 +734,7 @@ static int ia_eval_end(void *self, drv_metrics *out, char *err, size_t errlen)
     if (m->ev.sum[0].n)
         drv_metrics_add(out, "proposal_iou", m->ev.proposal_iou / (double)m->ev.sum[0].n);
     drv_metrics_add(out, "objects", (double)m->ev.objects);
+    drv_metrics_add(out, "objects_too_small", (double)m->ev.vanished);
     /* mean IoU against taps, one line per protocol */
     int T = (int)m->cfg.noc.max_taps, ns = 0;
     double *x = malloc((size_t)T * sizeof *x), *y = malloc(2 * (size_t)T * sizeof *y);

@@ -43,6 +43,7 @@ typedef struct {
     noc_summary sum[2];           /* taps, rect */
     double tap_s, full_s;         /* seconds of corrections and of full passes */
     int64_t taps, full, objects;
+    int64_t vanished;             /* objects with no pixel left at the evaluation size */
     double proposal_iou;          /* sum over objects, protocol taps */
     int failed;
     overlay_sheet_item *sheet; /* one per object of protocol taps after its first tap (owned
