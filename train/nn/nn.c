@@ -243,6 +243,14 @@ void nn_module_free(nn_module *m)
         free(m);
 }
 
+char *nn_prefix(char *buf, const char *prefix)
+{
+    if (prefix && *prefix)
+        return nn_path(buf, "%s.", prefix);
+    buf[0] = '\0';
+    return buf;
+}
+
 char *nn_path(char *buf, const char *fmt, ...)
 {
     va_list ap;

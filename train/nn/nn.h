@@ -102,6 +102,9 @@ void nn_module_free(nn_module *m);
 pt_status nn_check_levels(const char *who, const char *what, pt_tensor *const *inputs, int n,
                           int expected, const int64_t *channels);
 
+/* "prefix." into buf (NN_NAME_MAX bytes), or "" for a NULL or empty prefix: the start of the
+ * names a module registers under prefix. Returns buf. */
+char *nn_prefix(char *buf, const char *prefix);
 /* printf into buf (NN_NAME_MAX bytes) and return buf: nn_path(b, "%s.%d", prefix, i). */
 char *nn_path(char *buf, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -56,10 +56,7 @@ pt_status fpn_init(fpn *f, nn_store *s, const char *prefix, fpn_config cfg)
         return PT_ERR;
     }
     char pre[NN_NAME_MAX], path[NN_NAME_MAX];
-    if (prefix && *prefix)
-        nn_path(pre, "%s.", prefix);
-    else
-        pre[0] = '\0';
+    nn_prefix(pre, prefix);
     f->cfg = cfg;
     int64_t out = cfg.out_channels;
     int ok = 1;

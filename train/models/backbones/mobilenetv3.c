@@ -316,10 +316,7 @@ pt_status mbv3_init(mbv3 *m, nn_store *s, const char *prefix, mbv3_config cfg)
         return PT_ERR;
     }
     char pre[NN_NAME_MAX];
-    if (prefix && *prefix)
-        nn_path(pre, "%s.", prefix);
-    else
-        pre[0] = '\0';
+    nn_prefix(pre, prefix);
     m->cfg = cfg;
     m->last_channel = adjust(LAST_CHANNEL[cfg.variant], cfg.width_mult);
     m->features = features_new(m, s, pre);

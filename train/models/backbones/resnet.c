@@ -224,10 +224,7 @@ pt_status resnet_init(resnet *m, nn_store *s, const char *prefix, resnet_config 
         return PT_ERR;
     }
     char pre[NN_NAME_MAX], path[NN_NAME_MAX];
-    if (prefix && *prefix)
-        nn_path(pre, "%s.", prefix);
-    else
-        pre[0] = '\0';
+    nn_prefix(pre, prefix);
     const resnet_arch *a = arch_of(cfg.depth);
     m->cfg = cfg;
     freeze_mode stem = {.frozen = cfg.frozen_stages >= 0, .norm_eval = cfg.norm_eval};

@@ -94,10 +94,7 @@ pt_status segdec_init(segdec *d, nn_store *s, const char *prefix, segdec_config 
         return PT_ERR;
     }
     char pre[NN_NAME_MAX], path[NN_NAME_MAX];
-    if (prefix && *prefix)
-        nn_path(pre, "%s.", prefix);
-    else
-        pre[0] = '\0';
+    nn_prefix(pre, prefix);
     if (cfg.out_channels == 0)
         cfg.out_channels = cfg.width;
     d->cfg = cfg;
@@ -254,10 +251,7 @@ pt_status segnet_init(segnet *n, nn_store *s, const char *prefix, segnet_config 
         return PT_ERR;
     }
     char pre[NN_NAME_MAX], path[NN_NAME_MAX];
-    if (prefix && *prefix)
-        nn_path(pre, "%s.", prefix);
-    else
-        pre[0] = '\0';
+    nn_prefix(pre, prefix);
     int b = backbone_index(cfg.backbone);
     snprintf(n->backbone_name, sizeof n->backbone_name, "%s", cfg.backbone);
     cfg.backbone = n->backbone_name;
