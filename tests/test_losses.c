@@ -5,9 +5,12 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "helpers.h"
 #include "loss_difference.h"
+#include "normalized_focal.h"
 #include "soft_iou.h"
 
 TestSuite(losses, .init = tst_setup);
@@ -121,4 +124,84 @@ Test(losses, soft_iou_hand_values)
     cr_expect_lt(pt_item_or_nan(a), 1e-5);
     cr_expect_gt(pt_item_or_nan(b), 0.99999);
     pt_free(l), pt_free(t), pt_free(loss), pt_free(lg), pt_free(lb), pt_free(a), pt_free(b);
+}
+
+/* The normalised focal loss against RITM's formula in PyTorch (float64 there, float32 here): the
+ * loss and its gradient w.r.t. the logits, on random logits with an ignore band; and a hand case:
+ * with gamma 0 and alpha 0.5 every beta is 1, ignored pixels included (p_t = 1 there and
+ * 0^0 = 1), so the normaliser is valid / (H W) and L = 0.5 * sum of BCE over valid pixels / (H W)
+ * per image (RITM's formula does the same). */
+Test(losses, normalized_focal_matches_ritm_formula)
+{
+    enum { B = 2, H = 9, W = 7, N = B * H * W };
+    float x[N], t[N], w[N];
+    uint32_t r = 12345;
+    for (int i = 0; i < N; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = (float)((int)(r >> 8) % 2000 - 1000) / 250.0f;
+        t[i] = (float)((r >> 4) & 1);
+        w[i] = (i % W == 3) ? 0.0f : 1.0f; /* an ignored column */
+    }
+    int64_t shape[4] = {B, 1, H, W};
+    char *dir = tst_tmpdir(), px[4200], pt_[4200], pw[4200], pg[4200], pl[4200];
+    snprintf(px, sizeof px, "%s/x.bin", dir);
+    snprintf(pt_, sizeof pt_, "%s/t.bin", dir);
+    snprintf(pw, sizeof pw, "%s/w.bin", dir);
+    snprintf(pg, sizeof pg, "%s/g.bin", dir);
+    snprintf(pl, sizeof pl, "%s/l.txt", dir);
+    FILE *f;
+    cr_assert_not_null(f = fopen(px, "wb")); fwrite(x, 4, N, f); fclose(f);
+    cr_assert_not_null(f = fopen(pt_, "wb")); fwrite(t, 4, N, f); fclose(f);
+    cr_assert_not_null(f = fopen(pw, "wb")); fwrite(w, 4, N, f); fclose(f);
+    char args[20000];
+    snprintf(args, sizeof args, "%d %d %d '%s' '%s' '%s' '%s' '%s'", B, H, W, px, pt_, pw, pg, pl);
+    cr_assert_eq(tst_python("nfl_ref.py", args), 0);
+    double ref = 0;
+    float gref[N];
+    cr_assert_not_null(f = fopen(pl, "r"));
+    cr_assert_eq(fscanf(f, "%lf", &ref), 1);
+    fclose(f);
+    cr_assert_not_null(f = fopen(pg, "rb"));
+    cr_assert_eq(fread(gref, 4, N, f), (size_t)N);
+    fclose(f);
+    size_t mark = pt_scope_begin();
+    pt_tensor *xt = tst_f32(x, shape, 4), *tt = tst_f32(t, shape, 4), *wt = tst_f32(w, shape, 4);
+    pt_set_requires_grad(xt, 1);
+    pt_tensor *loss = loss_normalized_focal(xt, tt, wt, 0.5, 2.0);
+    cr_assert_not_null(loss, "%s", pt_error());
+    double v = pt_item_or_nan(loss);
+    cr_expect(fabs(v - ref) <= 1e-5 * fabs(ref) + 1e-7, "loss %.9g vs %.9g", v, ref);
+    cr_assert_eq(pt_backward(loss, NULL, 0), PT_OK, "%s", pt_error());
+    pt_tensor *g = pt_contiguous(pt_grad(xt));
+    float gc[N];
+    cr_assert_eq(pt_copy_to(g, gc, sizeof gc), PT_OK);
+    double worst = 0, big = 0;
+    for (int i = 0; i < N; i++) {
+        worst = fmax(worst, fabs(gc[i] - gref[i]));
+        big = fmax(big, fabs(gref[i]));
+        if (w[i] == 0)
+            cr_expect_eq(gc[i], 0.0f, "ignored pixel %d has gradient %g", i, gc[i]);
+    }
+    cr_expect_leq(worst, 1e-4 * big + 1e-8, "gradient max |diff| %g (largest %g)", worst, big);
+    cr_log_info("normalized focal: loss %.9g vs %.9g, gradient max |diff| %g", v, ref, worst);
+    /* gamma 0, alpha 0.5: mult = 1, so L = 0.5 * mean over valid pixels of BCE */
+    pt_tensor *l0 = loss_normalized_focal(xt, tt, wt, 0.5, 0.0);
+    double bce = 0;
+    int valid = 0;
+    for (int i = 0; i < N; i++) {
+        if (w[i] == 0)
+            continue;
+        double p = 1 / (1 + exp(-x[i]));
+        bce += -(t[i] * log(p) + (1 - t[i]) * log(1 - p));
+        valid++;
+    }
+    double want = 0.5 * bce / (B * H * W);
+    cr_expect(valid > 0 && fabs(pt_item_or_nan(l0) - want) < 1e-5, "%g vs %g",
+              pt_item_or_nan(l0), want);
+    int64_t bad[4] = {B, 2, H, W};
+    cr_expect_null(loss_normalized_focal(pt_zeros(bad, 4, PT_F32), tt, wt, 0.5, 2));
+    cr_expect(strstr(pt_error(), "[B, 1, H, W]"), "%s", pt_error());
+    pt_error_clear();
+    pt_scope_end(mark);
+    tst_rmtree(dir);
 }

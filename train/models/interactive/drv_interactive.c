@@ -12,7 +12,8 @@
  * rule), from the model's own prediction inside the rectangle; the final pass, with gradient,
  * gives the mask loss. The rectangle is the object's box with random jitter
  * (model.box_jitter). Loss = rpn_obj (BCE over the sampled anchors) + rpn_box (smooth L1, beta
- * 1/9, over the positives / sampled) + mask (BCE inside the rectangle), each logged.
+ * 1/9, over the positives / sampled) + mask (BCE inside the rectangle, or RITM's normalised
+ * focal loss with loss.mask: nfl), each logged.
  * Evaluation: RITM's protocol (eval/noc.h) under two rectangles: `taps` (the RPN's best proposal
  * that contains the first tap, grown to take in any later positive tap outside it) and `rect`
  * (the ground-truth box grown by 10%); NoC@85/90, failures, mean IoU after 1/3/5 taps, ms per
@@ -31,6 +32,7 @@
 #include "eval/noc.h"
 #include "geometry/raster.h"
 #include "models/interactive/ia_model.h"
+#include "normalized_focal.h"
 #include "report/plot.h"
 #include "targets/click_maps.h"
 #include "targets/rpn_targets.h"
@@ -62,7 +64,9 @@ static const cfg_field loss_fields[] = {
     {"rpn_weight", CFG_FLOAT, offsetof(ia_cfg, loss.rpn_weight), "1.0", 0, 100, NULL,
      "weight of rpn_obj + rpn_box", 0},
     {"mask_weight", CFG_FLOAT, offsetof(ia_cfg, loss.mask_weight), "1.0", 0, 100, NULL,
-     "weight of the mask BCE inside the rectangle", 0},
+     "weight of the mask loss inside the rectangle", 0},
+    {"mask", CFG_ENUM, offsetof(ia_cfg, loss.mask), "bce", 0, 0, "bce|nfl",
+     "mask loss: BCE, or RITM's normalised focal loss (alpha 0.5, gamma 2)", 0},
 };
 
 static const cfg_field noc_fields[] = {
@@ -483,8 +487,11 @@ static pt_tensor *ia_loss(void *self, const collated_batch *b, drv_terms *terms)
                 prob[i] = p->empty[i] ? 0.0f : 1.0f;
             int64_t sk[4] = {B, 1, 1, 1};
             pt_tensor *wt = pt_mul(inbox, pt_from_data(prob, sk, 4, PT_F32));
-            pt_tensor *mask = pt_div_s(pt_bce_with_logits(lg, target, wt, NULL, PT_REDUCE_SUM),
-                                       fmax(pt_item_or_nan(pt_sum(wt)), 1.0));
+            pt_tensor *mask =
+                m->cfg.loss.mask == 1
+                    ? loss_normalized_focal(lg, target, wt, 0.5, 2.0)
+                    : pt_div_s(pt_bce_with_logits(lg, target, wt, NULL, PT_REDUCE_SUM),
+                               fmax(pt_item_or_nan(pt_sum(wt)), 1.0));
             drv_terms_add(terms, "rpn_obj", obj);
             drv_terms_add(terms, "rpn_box", rbox);
             drv_terms_add(terms, "mask", mask);

@@ -23,6 +23,7 @@ typedef struct {
 
 typedef struct {
     double rpn_weight, mask_weight;
+    int mask;                      /* 0 BCE, 1 normalised focal (losses/normalized_focal.h) */
 } ia_loss_cfg;
 
 typedef struct {
