@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "codec/image.h"
 #include "helpers.h"
@@ -277,6 +278,24 @@ Test(interactive, train_eval_segment_end_to_end)
     }
     cr_expect_eq(metric(j, "objects"), 3);
     cr_expect_gt(metric(j, "tap_ms"), 0);
+    /* pictor predict: one grid per object, 2 protocol rows x 3 tap columns of 240 px tiles */
+    cr_assert_eq(run("predict ia.yaml --weights runs/r/weights.safetensors --out pred --n 2"), 0,
+                 "%s", text("out.txt"));
+    for (int k = 0; k < 3; k++) {
+        uint8_t *pic = NULL, *bytes = NULL;
+        size_t nb = 0;
+        int ph = 0, pw = 0, pc = 0;
+        char pp[4200], e2[256];
+        snprintf(pp, sizeof pp, "%s/pred/%d.png", g_dir, k);
+        if (k == 2) { /* --n 2: only the first two */
+            cr_expect_neq(access(pp, F_OK), 0, "%s written", pp);
+            continue;
+        }
+        cr_assert_eq(image_read_file(pp, &bytes, &nb, e2, sizeof e2), 0, "%s", e2);
+        cr_assert_eq(image_decode(bytes, nb, 0, &pic, &ph, &pw, &pc, e2, sizeof e2), 0, "%s", e2);
+        cr_expect(pw == 3 * 240 + 4 * 4 && ph == 2 * 240 + 3 * 4, "grid %dx%d", pw, ph);
+        free(pic), free(bytes);
+    }
     /* pictor segment on a PNG written here: a 64 x 48 grey picture */
     uint8_t img[48 * 64 * 3];
     for (int i = 0; i < 48 * 64 * 3; i++)

@@ -426,3 +426,39 @@ Test(overlay, predictions_file_in_a_created_directory)
     cr_expect(strstr(err, "no evaluator") != NULL, "%s", err);
     mask_ap_free(ap);
 }
+
+Test(overlay, taps_and_box)
+{
+    uint8_t *im = grey(40);
+    char err[256];
+    overlay *o = overlay_new(im, 16, 16, 1, 8, err, sizeof err);
+    cr_assert_not_null(o, "%s", err);
+    const float xy[4] = {3, 4, 12, 12};
+    const int positive[2] = {1, 0};
+    cr_assert_eq(overlay_taps(o, xy, positive, 2, err, sizeof err), 0, "%s", err);
+    const float box[4] = {2, 2, 10, 14};
+    const double blue[3] = {0, 0, 1};
+    cr_assert_eq(overlay_box(o, box, blue, err, sizeof err), 0, "%s", err);
+    /* bad input: a tap outside the image, an empty box; nothing drawn */
+    const float out[2] = {16, 3};
+    cr_expect_eq(overlay_taps(o, out, positive, 1, err, sizeof err), -1);
+    cr_expect(strstr(err, "outside the 16x16 image"), "%s", err);
+    const float flat[4] = {5, 5, 5, 9};
+    cr_expect_eq(overlay_box(o, flat, blue, err, sizeof err), -1);
+    cr_expect(strstr(err, "is empty"), "%s", err);
+    cr_assert_eq(overlay_write_png(o, in_dir("t.png"), err, sizeof err), 0, "%s", err);
+    overlay_free(o);
+    cairo_surface_t *sf = load_png(in_dir("t.png"));
+    /* the tap at pixel (3, 4) is centred on picture (28, 36): green there, red at (100, 100) */
+    EXPECT_RGB(sf, 28, 36, 25, 217, 51); /* cairo: 0.10 -> 25, 0.95 -> 243 */
+    EXPECT_RGB(sf, 100, 100, 243, 38, 38);
+    EXPECT_RGB(sf, 28, 44, 40, 40, 40); /* 8 picture pixels below the tap: the image again */
+    /* the box's left edge x = 16 covers picture columns 15 and 16; inside it stays the image */
+    EXPECT_RGB(sf, 15, 64, 0, 0, 255);
+    EXPECT_RGB(sf, 16, 64, 0, 0, 255);
+    EXPECT_RGB(sf, 40, 64, 40, 40, 40);
+    EXPECT_RGB(sf, 80, 111, 0, 0, 255); /* its right edge x = 80, bottom y = 112 */
+    EXPECT_RGB(sf, 50, 112, 0, 0, 255);
+    cairo_surface_destroy(sf);
+    free(im);
+}

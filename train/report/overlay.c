@@ -520,6 +520,52 @@ int overlay_draw_instance(overlay *o, const overlay_instance *in, char *err, siz
     return drawing_ok(o, "instance", err, errlen);
 }
 
+int overlay_taps(overlay *o, const float *xy, const int *positive, int n, char *err,
+                 size_t errlen)
+{
+    if (!o || n < 0 || (n > 0 && (!xy || !positive)))
+        return err_fail(err, errlen, "overlay: taps: %s", o ? "no points" : "no picture");
+    static const double pos[3] = OVERLAY_TAP_POS_RGB, neg[3] = OVERLAY_TAP_NEG_RGB;
+    for (int i = 0; i < n; i++) {
+        double x = xy[2 * i], y = xy[2 * i + 1];
+        if (!isfinite(x) || !isfinite(y) || x < 0 || y < 0 || x >= o->w || y >= o->h)
+            return err_fail(err, errlen, "overlay: tap %d at (%g, %g) is outside the %dx%d image",
+                            i, x, y, o->w, o->h);
+    }
+    cairo_t *cr = o->cr;
+    for (int i = 0; i < n; i++) {
+        const double *rgb = positive[i] ? pos : neg;
+        cairo_new_path(cr);
+        cairo_arc(cr, px_x(o, xy[2 * i] + 0.5), px_y(o, xy[2 * i + 1] + 0.5), OVERLAY_TAP_RADIUS,
+                  0, 2 * OV_PI);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_set_line_width(cr, 1.2);
+        cairo_stroke(cr);
+    }
+    return drawing_ok(o, "taps", err, errlen);
+}
+
+int overlay_box(overlay *o, const float box[4], const double rgb[3], char *err, size_t errlen)
+{
+    if (!o || !box)
+        return err_fail(err, errlen, "overlay: box: %s", o ? "no box" : "no picture");
+    for (int k = 0; k < 4; k++)
+        if (!isfinite(box[k]))
+            return err_fail(err, errlen, "overlay: box has a non-finite coordinate");
+    if (!(box[0] < box[2] && box[1] < box[3]))
+        return err_fail(err, errlen, "overlay: box (%g, %g, %g, %g) is empty (expected x0 < x1 "
+                        "and y0 < y1)", box[0], box[1], box[2], box[3]);
+    if (check_colour(rgb, 1.0, "box", err, errlen))
+        return -1;
+    cairo_new_path(o->cr);
+    cairo_rectangle(o->cr, px_x(o, box[0]), px_y(o, box[1]), px_x(o, box[2]) - px_x(o, box[0]),
+                    px_y(o, box[3]) - px_y(o, box[1]));
+    stroke_solid(o, rgb, PRED_LINE_WIDTH);
+    return drawing_ok(o, "box", err, errlen);
+}
+
 int overlay_caption(overlay *o, const char *text, char *err, size_t errlen)
 {
     if (!o || !text)

@@ -112,6 +112,20 @@ int overlay_polygon_outline(overlay *o, const polygon *polygons, int n_polygons,
  * in its class colour, its origin, and the label over its box, kept inside the picture. */
 int overlay_draw_instance(overlay *o, const overlay_instance *in, char *err, size_t errlen);
 
+/* Taps of an interactive user: n points (x, y) in image pixels (the centre of the tapped pixel
+ * is x + 0.5, y + 0.5), each a dot of radius OVERLAY_TAP_RADIUS picture pixels ringed in white,
+ * OVERLAY_TAP_POS_RGB where positive[i] is non-zero, else OVERLAY_TAP_NEG_RGB; later taps over
+ * earlier ones. Errors: a point outside the image or not finite, n < 0. */
+#define OVERLAY_TAP_RADIUS 4.0
+#define OVERLAY_TAP_POS_RGB {0.10, 0.85, 0.20}
+#define OVERLAY_TAP_NEG_RGB {0.95, 0.15, 0.15}
+int overlay_taps(overlay *o, const float *xy, const int *positive, int n, char *err,
+                 size_t errlen);
+
+/* A rectangle box = x0, y0, x1, y1 (image pixels, x0 < x1, y0 < y1) outlined solid in rgb, 2 px
+ * wide, centred on its edges (a box of whole pixels outlines them as a mask's outline would). */
+int overlay_box(overlay *o, const float box[4], const double rgb[3], char *err, size_t errlen);
+
 /* A line of text on a dark box at the picture's top-left corner (a tile's caption). */
 int overlay_caption(overlay *o, const char *text, char *err, size_t errlen);
 

@@ -31,6 +31,7 @@
 #include "core/driver.h"
 #include "eval/noc.h"
 #include "geometry/raster.h"
+#include "models/interactive/ia_draw.h"
 #include "models/interactive/ia_model.h"
 #include "normalized_focal.h"
 #include "report/plot.h"
@@ -620,7 +621,7 @@ void ia_take_in(float *box, int y, int x, int h, int w)
 /* One object under one protocol: taps until the target IoU (or max_taps); its IoUs go to the
  * protocol's summary. */
 static pt_status eval_object(ia *m, const inet_part1_out *p1, const ia_payload *p, int64_t i,
-                             int proto)
+                             int proto, ia_trace *tr)
 {
     const int h = p->h, w = p->w, T = (int)m->cfg.noc.max_taps;
     const size_t hw = (size_t)h * (size_t)w;
@@ -663,6 +664,13 @@ static pt_status eval_object(ia *m, const inet_part1_out *p1, const ia_payload *
         m->ev.taps++;
         prev = prob;
         ious[n++] = noc_iou(p->gt + (size_t)i * hw, pred, h, w);
+        if (tr && n <= IA_TRACE_STEPS) { /* for `pictor predict`'s picture */
+            memcpy(tr->pred + (size_t)(n - 1) * hw, pred, hw);
+            memcpy(tr->box[n - 1], box, sizeof box);
+            tr->iou[n - 1] = ious[n - 1];
+            tr->taps[n - 1] = ck.clicks[n - 1];
+            tr->n = n;
+        }
         int first_proto = m->cfg.noc.protocols == PROTO_RECT ? 1 : 0;
         if (n == 1 && proto == first_proto && sheet_add(&m->ev, p, i, pred, ious[0]) != PT_OK)
             st = PT_ERR;
@@ -701,12 +709,64 @@ static pt_status ia_eval_batch(void *self, const collated_batch *b)
             int want = m->cfg.noc.protocols;
             if ((want == PROTO_TAPS && proto == 1) || (want == PROTO_RECT && proto == 0))
                 continue;
-            if (eval_object(m, &p1, p, i, proto) != PT_OK)
+            if (eval_object(m, &p1, p, i, proto, NULL) != PT_OK)
                 return PT_ERR;
         }
         m->ev.objects++;
     }
     return PT_OK;
+}
+
+/* ------------------------------------------------------------------ predict (`pictor predict`) */
+
+/* Each object evaluated as `pictor eval` does, its first taps drawn into out_dir/<index>.png
+ * (models/interactive/ia_draw.h): one row per protocol, columns after taps 1, 3 and 5. */
+static int ia_predict(void *self, const collated_batch *b, const sample *samples, int n,
+                      const char *out_dir, char *err, size_t errlen)
+{
+    ia *m = self;
+    const ia_payload *p = b->payload;
+    (void)samples;
+    if (!p || p->n != b->n)
+        return snprintf(err, errlen, "interactive predict: the batch has no object masks"), 2;
+    inet_part1_out p1;
+    if (inet_part1(&m->net, b->images, &p1) != PT_OK)
+        return snprintf(err, errlen, "%s", pt_error()), 2;
+    static const char *const names[2] = {"taps", "rect"};
+    const int want = m->cfg.noc.protocols;
+    int rc = 0;
+    for (int64_t i = 0; rc == 0 && i < n && i < b->n; i++) {
+        if (p->empty[i]) {
+            fprintf(stderr, "pictor: note: dataset item %lld: the object has no pixel left at "
+                    "this size; no picture\n", (long long)p->index[i]);
+            continue;
+        }
+        ia_trace tr[2];
+        const char *rows[2];
+        int nr = 0;
+        for (int proto = 0; rc == 0 && proto < 2; proto++) {
+            if ((want == PROTO_TAPS && proto == 1) || (want == PROTO_RECT && proto == 0))
+                continue;
+            if (ia_trace_init(&tr[nr], p->h, p->w)) {
+                rc = 2, snprintf(err, errlen, "interactive predict: out of memory");
+                break;
+            }
+            rows[nr] = names[proto];
+            if (eval_object(m, &p1, p, i, proto, &tr[nr++]) != PT_OK)
+                rc = 2, snprintf(err, errlen, "%s", pt_error());
+        }
+        if (rc == 0) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%lld.png", out_dir, (long long)p->index[i]);
+            const size_t hw = (size_t)p->h * (size_t)p->w;
+            if (ia_draw_png(path, p->rgb + (size_t)i * 3 * hw, p->gt + (size_t)i * hw, p->h, p->w,
+                            tr, rows, nr, err, errlen))
+                rc = 1;
+        }
+        for (int k = 0; k < nr; k++)
+            ia_trace_free(&tr[k]);
+    }
+    return rc;
 }
 
 static void noc_metrics(const noc_summary *s, const char *tag, drv_metrics *out)
@@ -789,5 +849,6 @@ const driver drv_interactive = {
     .eval_begin = ia_eval_begin,
     .eval_batch = ia_eval_batch,
     .eval_end = ia_eval_end,
+    .predict = ia_predict,
     .destroy = ia_destroy,
 };
