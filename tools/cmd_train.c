@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_launch.h"
 #include "commands.h"
 #include "core/trainer.h"
 
@@ -72,13 +73,58 @@ static int parse(int argc, char **argv, const char *cmd, int allow_resume, int a
     return 0;
 }
 
+/* --nproc N (or --nproc=N): N local data-parallel ranks (cmd_launch.c); the rest of the arguments
+ * go to each rank unchanged. */
+static int train_nproc(int argc, char **argv, int *nproc, char **rest, int *n_rest)
+{
+    *nproc = 0;
+    *n_rest = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i], *v = NULL;
+        if (!strcmp(s, "--nproc"))
+            v = i + 1 < argc ? argv[++i] : "";
+        else if (!strncmp(s, "--nproc=", 8))
+            v = s + 8;
+        if (!v) {
+            rest[(*n_rest)++] = argv[i];
+            continue;
+        }
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 1 || n > 1024) {
+            fprintf(stderr, "pictor train: --nproc expects a number of processes in [1, 1024], "
+                            "got '%s'\n", v);
+            return 1;
+        }
+        *nproc = (int)n;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    train_args a;
-    if (parse(argc, argv, "train", 1, 0, &a))
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nproc, n_rest;
+    if (!rest || train_nproc(argc, argv, &nproc, rest, &n_rest)) {
+        free(rest);
         return 1;
+    }
+    if (nproc > 1) {
+        int st = launch_local(nproc, n_rest, rest);
+        free(rest);
+        return st;
+    }
+    argc = n_rest;
+    argv = rest;
+    train_args a;
+    if (parse(argc, argv, "train", 1, 0, &a)) {
+        free(rest);
+        return 1;
+    }
     trainer_opts o = {a.config, a.sets, a.n_sets, a.resume};
-    return trainer_train(&o);
+    int st = trainer_train(&o);
+    free(rest);
+    return st;
 }
 
 int cmd_eval(int argc, char **argv)

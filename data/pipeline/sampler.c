@@ -25,7 +25,9 @@ typedef struct {
 
 struct sampler {
     sampler_kind kind;
-    int batch_size;
+    int batch_size;           /* the global batch: per-rank batch x shards */
+    int rank_batch, shards, shard; /* SHARDS in sampler.h; shards 1 = none */
+    int64_t *global;          /* shards > 1: the global batch before slicing */
     int drop_last;
     uint64_t seed;
     int64_t bpe;              /* batches per epoch */
@@ -115,6 +117,13 @@ static int check_config(const sampler_config *c, const ds_source *src, char *err
     if (c->domain_weights && c->n_domain_weights != src->n_domains) {
         err_fail(err, errlen, "sampler: %d domain weights given for %d domains",
                  c->n_domain_weights, src->n_domains);
+        return -1;
+    }
+    if (c->shard_count < 0 || c->shard_index < 0 ||
+        c->shard_index >= (c->shard_count > 1 ? c->shard_count : 1) ||
+        (int64_t)c->batch_size * (c->shard_count > 1 ? c->shard_count : 1) > INT32_MAX) {
+        err_fail(err, errlen, "sampler: shard %d of %d does not exist (or the global batch is "
+                 "too large)", c->shard_index, c->shard_count);
         return -1;
     }
     if (c->batches_per_epoch < 0) {
@@ -297,7 +306,14 @@ sampler *sampler_new(const sampler_config *c, const ds_source *src, char *err, s
         return NULL;
     }
     s->kind = c->kind;
-    s->batch_size = c->batch_size;
+    s->shards = c->shard_count > 1 ? c->shard_count : 1;
+    s->shard = c->shard_index;
+    s->rank_batch = c->batch_size;
+    s->batch_size = c->batch_size * s->shards;
+    if (s->shards > 1 && !(s->global = malloc((size_t)s->batch_size * sizeof *s->global))) {
+        err_fail(err, errlen, "sampler: out of memory");
+        goto fail;
+    }
     s->drop_last = c->drop_last != 0;
     s->seed = c->seed;
     s->perm_epoch = -1;
@@ -337,6 +353,7 @@ void sampler_free(sampler *s)
         free(s->doms[d].perm);
     }
     free(s->doms);
+    free(s->global);
     free(s->perm);
     free(s->items);
     free(s);
@@ -344,7 +361,7 @@ void sampler_free(sampler *s)
 
 /* ---------------------------------------------------------------- queries and state */
 
-int sampler_batch_size(const sampler *s) { return s->batch_size; }
+int sampler_batch_size(const sampler *s) { return s->rank_batch; }
 int64_t sampler_num_items(const sampler *s) { return s->n_items; }
 int64_t sampler_batches_per_epoch(const sampler *s) { return s->bpe; }
 uint64_t sampler_fingerprint(const sampler *s) { return s->fingerprint; }
@@ -442,9 +459,14 @@ int sampler_batch_at(sampler *s, sampler_state st, int64_t *idx, char *err, size
                  "epoch)", (long long)st.batch, (long long)st.epoch, (long long)s->bpe);
         return -1;
     }
-    if (s->kind == SAMPLER_BALANCED)
-        return balanced_batch(s, st, idx);
-    return epoch_batch(s, st, idx);
+    if (s->shards == 1)
+        return s->kind == SAMPLER_BALANCED ? balanced_batch(s, st, idx) : epoch_batch(s, st, idx);
+    int n = s->kind == SAMPLER_BALANCED ? balanced_batch(s, st, s->global)
+                                        : epoch_batch(s, st, s->global);
+    int m = (n + s->shards - 1) / s->shards;
+    for (int j = 0; j < m; j++)
+        idx[j] = s->global[((int64_t)s->shard * m + j) % n];
+    return m;
 }
 
 int sampler_next(sampler *s, int64_t *idx, sampler_state *st_out, char *err, size_t errlen)

@@ -55,6 +55,9 @@ typedef struct {
                                    * NULL for equal; copied. The held-out domain's is ignored. */
     int n_domain_weights;
     int64_t batches_per_epoch;    /* balanced only: 0 = default (see above) */
+    int shard_count;              /* data parallel (see SHARDS): ranks sharing each batch; 0 or 1
+                                   * = no sharding */
+    int shard_index;              /* this rank, 0 <= shard_index < shard_count */
 } sampler_config;
 
 /* The state of the NEXT batch: epoch >= 0, 0 <= batch < batches per epoch. */
@@ -64,6 +67,16 @@ typedef struct {
 } sampler_state;
 
 typedef struct sampler sampler;
+
+/* SHARDS (data-parallel training, train/core/ddp.h)
+ *   With shard_count = W > 1 the sampler computes each batch (e, k) of the global batch size
+ *   W x batch_size exactly as an unsharded sampler of that batch size would, and returns shard
+ *   shard_index of it: m = ceil(n / W) items (n: the global batch's count) at positions
+ *   shard_index*m .. shard_index*m + m - 1, wrapped modulo n (DistributedSampler's padding of a
+ *   short last batch). The W shards of a full batch are disjoint and together are the batch one
+ *   process would train on; batches per epoch and the fingerprint are those of the global batch
+ *   size, so a checkpoint resumes on W ranks or on one process with the global batch size.
+ *   sampler_batch_size() is the per-rank batch_size. */
 
 /* Defaults: random, batch 32, no drop_last, seed 0, no hold-out, no domain selection, equal
  * weights. Start every config from this: in a zeroed struct 0 is a domain id for holdout_domain

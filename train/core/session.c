@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/ddp.h"
 #include "pipeline/augment.h"
 #include "store/store.h"
 
@@ -180,7 +181,13 @@ int session_open(session *s, const trainer_opts *o, session_mode mode, char *err
     }
     const settings *c = &s->cfg;
     snprintf(s->run_dir, sizeof s->run_dir, "%s/%s", c->run.dir, c->run.name);
-    pt_set_num_threads((int)c->train.threads);
+    /* train.threads 0 = all cores, shared among the data-parallel processes of this host */
+    int threads = (int)c->train.threads;
+    if (threads == 0 && ddp_local_world_size() > 1) {
+        threads = pt_num_cores() / ddp_local_world_size();
+        threads = threads > 0 ? threads : 1;
+    }
+    pt_set_num_threads(threads);
     pt_manual_seed((uint64_t)c->train.seed);
     if (c->train.deterministic)
         pt_set_deterministic(1);
@@ -273,6 +280,10 @@ int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
     sc.batch_size = (int)c->train.batch_size;
     sc.drop_last = training ? c->data.drop_last : 0;
     sc.seed = (uint64_t)c->train.seed;
+    if (training && s->world > 1) {
+        sc.shard_count = s->world;
+        sc.shard_index = s->rank;
+    }
     sc.holdout_domain = training && c->data.holdout_domain >= 0 ? (int)c->data.holdout_domain
                                                                  : SAMPLER_NO_DOMAIN;
     if (training && c->data.domain_weights.n > 0) {
@@ -287,6 +298,8 @@ int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
     lc.workers = (int)c->data.workers;
     lc.prefetch = (int)c->data.prefetch;
     lc.seed = (uint64_t)c->train.seed;
+    if (training && s->world > 1) /* each rank its own augmentation stream */
+        lc.seed ^= 0x9E3779B97F4A7C15ULL * (uint64_t)s->rank;
     lc.augment = augment_of(c, training);
     lc.max_epochs = training ? 0 : 1;
     lc.collate = collate_for_loader;

@@ -33,6 +33,9 @@ typedef struct {
     void *model;
     collate_config collate;
     char run_dir[4096];
+    /* data parallel (core/ddp.h): this process's rank and the number of ranks; 0 and 0 or 1
+     * for one process. A training pipe takes shard `rank` of each global batch. */
+    int rank, world;
 } session;
 
 /* What a command needs of the data: training (data.train required), evaluation (data.train or

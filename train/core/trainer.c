@@ -16,6 +16,7 @@
 
 #include "config/settings.h"
 #include "core/checkpoint.h"
+#include "core/ddp.h"
 #include "core/evaluate.h"
 #include "core/export.h"
 #include "core/sched.h"
@@ -111,6 +112,8 @@ typedef struct {
 static int save_checkpoint(const char *path, session *s, pt_optim *o, ckpt_state *st,
                            sampler_state next, const data_pipe *p)
 {
+    if (s->rank != 0) /* data parallel: rank 0 alone writes (every rank holds the same state) */
+        return EXIT_OK;
     snprintf(st->model_type, sizeof st->model_type, "%s", s->drv->type);
     snprintf(st->config_hash, sizeof st->config_hash, "%s", s->cfg.hash);
     st->data_epoch = next.epoch;
@@ -165,6 +168,8 @@ static int run_eval_and_log(session *s, runlog *rl, pt_optim *o, ckpt_paths *ck,
 {
     char err[SESSION_ERRLEN];
     drv_metrics m;
+    if (s->rank != 0) /* data parallel: rank 0 evaluates on the whole of data.val */
+        return EXIT_OK;
     int rc = session_evaluate(s, s->val, &m, err, sizeof err);
     if (rc != EXIT_OK)
         return core_fail(rc, "%s", err);
@@ -217,6 +222,31 @@ static int write_resolved_config(session *s)
     return EXIT_OK;
 }
 
+/* Data parallel: every rank starts at the same step and data position (the same checkpoint, or
+ * none: a rank on another host that cannot see the run directory would start from scratch), and
+ * then holds rank 0's weights and buffers. */
+static int ddp_agree_on_start(ddp *dp, session *s, const ckpt_state *st, const char *resume)
+{
+    char err[SESSION_ERRLEN];
+    const double x[3] = {(double)st->step, (double)st->data_epoch, (double)st->data_batch};
+    double v[6];
+    for (int i = 0; i < 3; i++)
+        v[2 * i] = x[i], v[2 * i + 1] = x[i] * x[i];
+    if (ddp_sum(dp, v, 6, err, sizeof err) != 0)
+        return core_fail(EXIT_USER, "%s", err);
+    for (int i = 0; i < 3; i++) {
+        double mean = v[2 * i] / s->world, var = v[2 * i + 1] / s->world - mean * mean;
+        if (var > 0.5 || mean != x[i])
+            return core_fail(EXIT_USER, "rank %d starts at step %" PRId64 " (%s) but the ranks "
+                             "disagree: every rank must resume from the same checkpoint (is %s "
+                             "on a file system every host sees, or copied to each?)", s->rank,
+                             st->step, resume ? resume : "no checkpoint", s->run_dir);
+    }
+    if (ddp_broadcast_store(dp, s->store, err, sizeof err) != 0)
+        return core_fail(EXIT_USER, "%s", err);
+    return EXIT_OK;
+}
+
 int trainer_train(const trainer_opts *o)
 {
     char err[SESSION_ERRLEN];
@@ -231,7 +261,16 @@ int trainer_train(const trainer_opts *o)
     ckpt_paths ck;
     memset(&ck, 0, sizeof ck);
     struct sigaction old_int, old_term;
+    ddp *dp = NULL;
     int signals_installed = 0;
+
+    /* data parallel (torchrun's environment; none: one process) */
+    if (ddp_open(&dp, err, sizeof err) != 0) {
+        rc = core_fail(EXIT_USER, "%s", err);
+        goto done;
+    }
+    s.rank = ddp_rank(dp);
+    s.world = ddp_world_size(dp);
 
     /* run directory */
     char dirs[4200];
@@ -263,16 +302,19 @@ int trainer_train(const trainer_opts *o)
         }
         start.epoch = ck.st.data_epoch;
         start.batch = ck.st.data_batch;
-        if (strcmp(ck.st.config_hash, c->hash) != 0)
+        if (strcmp(ck.st.config_hash, c->hash) != 0 && s.rank == 0)
             fprintf(stderr, "pictor: note: the config changed since %s was written (hash %s, now "
                             "%s); continuing with the new one\n",
                     resume_path, ck.st.config_hash, c->hash);
         long removed = 0;
-        runlog_truncate_after(s.run_dir, ck.st.step, &removed);
-    } else if (o->resume && strcmp(o->resume, "auto") == 0) {
+        if (s.rank == 0)
+            runlog_truncate_after(s.run_dir, ck.st.step, &removed);
+    } else if (o->resume && strcmp(o->resume, "auto") == 0 && s.rank == 0) {
         printf("pictor: no checkpoint in %s/checkpoints yet: starting from scratch\n", s.run_dir);
     }
-    if ((rc = write_resolved_config(&s)) != EXIT_OK)
+    if (dp && (rc = ddp_agree_on_start(dp, &s, &ck.st, resume_path)) != EXIT_OK)
+        goto done;
+    if (s.rank == 0 && (rc = write_resolved_config(&s)) != EXIT_OK)
         goto done;
 
     if (pipe_open(&pipe, &s, s.train, 1, resume_path ? &start : NULL, 0, 0, err,
@@ -305,15 +347,18 @@ int trainer_train(const trainer_opts *o)
     runlog_options lo = {0};
     lo.tensorboard = 1;
     lo.resume_step = ck.st.step;
-    if (!(rl = runlog_open(s.run_dir, total, &lo))) {
+    if (s.rank == 0 && !(rl = runlog_open(s.run_dir, total, &lo))) {
         rc = core_fail(EXIT_USER, "%s", pt_error());
         goto done;
     }
+    char ranks[64] = "";
+    if (dp)
+        snprintf(ranks, sizeof ranks, " x %d ranks", s.world);
     runlog_printf(rl, "pictor train: %s, model %s (%" PRId64 " parameters), %" PRId64
                       " training items, %" PRId64 " steps of %" PRId64 " x %" PRId64
-                      " images, %d thread(s) -> %s\n",
+                      "%s images, %d thread(s) -> %s\n",
                   o->config_path, s.drv->type, nn_store_num_scalars(s.store, 1),
-                  sampler_num_items(pipe.smp), total, c->train.batch_size, accum,
+                  sampler_num_items(pipe.smp), total, c->train.batch_size, accum, ranks,
                   pt_get_num_threads(), s.run_dir);
     if (resume_path)
         runlog_printf(rl, "resumed from %s at step %" PRId64 "\n", resume_path, ck.st.step);
@@ -339,6 +384,10 @@ int trainer_train(const trainer_opts *o)
         /* forward, loss and backward over accum micro-batches */
         double step_loss = 0, step_terms[DRV_MAX_TERMS] = {0};
         int bad_step = 0;
+        if (dp && ddp_broadcast_buffers(dp, s.store, err, sizeof err) != 0) {
+            rc = core_fail(EXIT_USER, "step %" PRId64 ": %s", step + 1, err);
+            goto done;
+        }
         for (int64_t a = 0; a < accum && !bad_step; a++) {
             ld_batch *b = NULL;
             double t_a = now_s();
@@ -351,7 +400,7 @@ int trainer_train(const trainer_opts *o)
                 goto done;
             }
             next = b->next;
-            win.images += b->n;
+            win.images += b->n * s.world;
             size_t mark = pt_scope_begin();
             drv_terms terms = {0};
             pt_tensor *loss = s.drv->loss(s.model, b->collated, &terms);
@@ -393,6 +442,31 @@ int trainer_train(const trainer_opts *o)
             win.t_backward += now_s() - t_c;
             if (bst != PT_OK) {
                 rc = core_fail(EXIT_INTERNAL, "step %" PRId64 ": backward: %s", step + 1, pt_error());
+                goto done;
+            }
+        }
+
+        /* data parallel: the step's losses and flags summed over the ranks, then the gradients
+         * averaged (a non-finite loss or a stop signal on one rank counts for all) */
+        int stop_agreed = g_stop_signal != 0;
+        if (dp) {
+            double sums[DRV_MAX_TERMS + 3] = {bad_step, stop_agreed, step_loss};
+            for (int t = 0; t < win.n_terms && t < DRV_MAX_TERMS; t++)
+                sums[3 + t] = step_terms[t];
+            if (ddp_sum(dp, sums, DRV_MAX_TERMS + 3, err, sizeof err) != 0) {
+                rc = core_fail(EXIT_USER, "step %" PRId64 ": %s", step + 1, err);
+                goto done;
+            }
+            if (sums[0] > 0 && !bad_step)
+                snprintf(err, sizeof err, "step %" PRId64 ": a loss is not finite on another rank",
+                         step + 1);
+            bad_step = sums[0] > 0;
+            stop_agreed = sums[1] > 0;
+            step_loss = sums[2] / s.world;
+            for (int t = 0; t < win.n_terms && t < DRV_MAX_TERMS; t++)
+                step_terms[t] = sums[3 + t] / s.world;
+            if (!bad_step && ddp_average_grads(dp, s.store, err, sizeof err) != 0) {
+                rc = core_fail(EXIT_USER, "step %" PRId64 ": %s", step + 1, err);
                 goto done;
             }
         }
@@ -458,7 +532,7 @@ int trainer_train(const trainer_opts *o)
             sc[k++] = (runlog_scalar){"time/forward_ms", win.t_forward * per_step};
             sc[k++] = (runlog_scalar){"time/backward_ms", win.t_backward * per_step};
             sc[k++] = (runlog_scalar){"time/optim_ms", win.t_optim * per_step};
-            if (runlog_step(rl, step, epoch, sc, k) != PT_OK)
+            if (rl && runlog_step(rl, step, epoch, sc, k) != PT_OK)
                 fprintf(stderr, "pictor: warning: %s\n", pt_error());
             memset(&win, 0, sizeof win);
             win.t0 = now_s();
@@ -472,11 +546,15 @@ int trainer_train(const trainer_opts *o)
                       (c->train.eval_every == 0 && epoch_end) || step == total)) {
             if ((rc = run_eval_and_log(&s, rl, opt, &ck, step, epoch, &pipe, next)) != EXIT_OK)
                 goto done;
+            if (ddp_barrier(dp, err, sizeof err) != 0) {
+                rc = core_fail(EXIT_USER, "after the evaluation at step %" PRId64 ": %s", step, err);
+                goto done;
+            }
         }
 
         /* checkpoint */
         ck.st.step = step;
-        int stop = g_stop_signal != 0;
+        int stop = stop_agreed;
         if ((c->train.checkpoint_every > 0 && step % c->train.checkpoint_every == 0) ||
             step == total || stop) {
             if ((rc = save_checkpoint(ck.last, &s, opt, &ck.st, next, &pipe)) != EXIT_OK)
@@ -494,7 +572,7 @@ int trainer_train(const trainer_opts *o)
     /* the end: plots and exported weights */
     if (skipped)
         runlog_printf(rl, "%" PRId64 " step(s) skipped for non-finite values\n", skipped);
-    {
+    if (s.rank == 0) {
         plot_options po = {0};
         plot_run(s.run_dir, &po);
         char out[4200];
@@ -514,5 +592,6 @@ done:
     pipe_close(&pipe);
     pt_optim_free(opt);
     session_close(&s);
+    ddp_close(dp);
     return rc;
 }

@@ -14,6 +14,7 @@
 typedef struct {
     int64_t width;
     int64_t hidden;
+    int batch_norm;
 } classifier_cfg;
 
 static const cfg_field classifier_fields[] = {
@@ -21,6 +22,8 @@ static const cfg_field classifier_fields[] = {
      "channels of the first conv block (the second has twice as many)", 0},
     {"hidden", CFG_INT, offsetof(classifier_cfg, hidden), "128", 1, 65536, NULL,
      "units of the hidden linear layer", 0},
+    {"batch_norm", CFG_BOOL, offsetof(classifier_cfg, batch_norm), "true", 0, 0, NULL,
+     "BatchNorm after each conv (false: none, the result does not depend on the batch split)", 0},
 };
 
 static const cfg_section classifier_section = {
@@ -63,7 +66,7 @@ static void *classifier_create(const drv_env *env, char *err, size_t errlen)
     }
     small_cnn_config sc = {env->in_channels, (int)mc->width, (int)mc->hidden, env->num_classes,
                            env->image_h};
-    if (small_cnn_init(&c->net, env->store, sc) != PT_OK) {
+    if (small_cnn_init_bn(&c->net, env->store, sc, mc->batch_norm) != PT_OK) {
         snprintf(err, errlen, "classifier: %s", pt_error());
         free(c);
         return NULL;

@@ -5,6 +5,11 @@
 
 pt_status small_cnn_init(small_cnn *m, nn_store *s, small_cnn_config c)
 {
+    return small_cnn_init_bn(m, s, c, 1);
+}
+
+pt_status small_cnn_init_bn(small_cnn *m, nn_store *s, small_cnn_config c, int batch_norm)
+{
     memset(m, 0, sizeof *m);
     if (c.in_channels <= 0 || c.width <= 0 || c.hidden <= 0 || c.num_classes <= 0 ||
         c.image_size < 4 || c.image_size % 4) {
@@ -16,11 +21,13 @@ pt_status small_cnn_init(small_cnn *m, nn_store *s, small_cnn_config c)
     int64_t w = c.width, side = c.image_size / 4;
     nn_module *f = nn_sequential_new(), *k = nn_sequential_new();
     nn_seq_add(f, nn_conv2d_new(s, "features.0", (nn_conv_opts){.in = c.in_channels, .out = w, .k = 3, .pad = 1}));
-    nn_seq_add(f, nn_batchnorm2d_new(s, "features.1", w, 1e-5, 0.1));
+    if (batch_norm)
+        nn_seq_add(f, nn_batchnorm2d_new(s, "features.1", w, 1e-5, 0.1));
     nn_seq_add(f, nn_act_new(NN_RELU));
     nn_seq_add(f, nn_maxpool2d_new(2, 2, 0));
     nn_seq_add(f, nn_conv2d_new(s, "features.4", (nn_conv_opts){.in = w, .out = 2 * w, .k = 3, .pad = 1}));
-    nn_seq_add(f, nn_batchnorm2d_new(s, "features.5", 2 * w, 1e-5, 0.1));
+    if (batch_norm)
+        nn_seq_add(f, nn_batchnorm2d_new(s, "features.5", 2 * w, 1e-5, 0.1));
     nn_seq_add(f, nn_act_new(NN_RELU));
     nn_seq_add(f, nn_maxpool2d_new(2, 2, 0));
     nn_seq_add(k, nn_flatten_new(1));

@@ -20,6 +20,9 @@ typedef struct {
 
 /* Registers the parameters in s. Returns PT_OK, or PT_ERR with pt_error() set (m left empty). */
 pt_status small_cnn_init(small_cnn *m, nn_store *s, small_cnn_config cfg);
+/* The same; batch_norm 0 leaves features.1 and features.5 out (identities): a model whose result
+ * does not depend on how a batch is split (the data-parallel tests). */
+pt_status small_cnn_init_bn(small_cnn *m, nn_store *s, small_cnn_config cfg, int batch_norm);
 pt_tensor *small_cnn_forward(small_cnn *m, const pt_tensor *x); /* [N, C, S, S] -> [N, classes] */
 void small_cnn_free(small_cnn *m);
 
