@@ -17,6 +17,7 @@
 #include "config/settings.h"
 #include "core/checkpoint.h"
 #include "core/ddp.h"
+#include "core/runlock.h"
 #include "core/evaluate.h"
 #include "core/export.h"
 #include "core/sched.h"
@@ -262,7 +263,7 @@ int trainer_train(const trainer_opts *o)
     memset(&ck, 0, sizeof ck);
     struct sigaction old_int, old_term;
     ddp *dp = NULL;
-    int signals_installed = 0;
+    int signals_installed = 0, lock_fd = -1;
 
     /* data parallel (torchrun's environment; none: one process) */
     if (ddp_open(&dp, err, sizeof err) != 0) {
@@ -280,6 +281,15 @@ int trainer_train(const trainer_opts *o)
         rc = core_fail(EXIT_USER, "%s", err);
         goto done;
     }
+    /* one training per run directory; then the temp files of killed runs can go */
+    if ((lock_fd = runlock_acquire(s.run_dir, err, sizeof err)) < 0) {
+        rc = core_fail(EXIT_USER, "%s", err);
+        goto done;
+    }
+    int stale = runlock_clean_temps(s.run_dir);
+    if (stale > 0)
+        fprintf(stderr, "pictor: note: removed %d unfinished temp file(s) of an interrupted "
+                        "run from %s\n", stale, s.run_dir);
     snprintf(ck.last, sizeof ck.last, "%s/checkpoints/last.ckpt", s.run_dir);
     snprintf(ck.best, sizeof ck.best, "%s/checkpoints/best.ckpt", s.run_dir);
 
@@ -593,5 +603,6 @@ done:
     pt_optim_free(opt);
     session_close(&s);
     ddp_close(dp);
+    runlock_release(lock_fd);
     return rc;
 }
