@@ -290,8 +290,12 @@ static int png_decode_into(png_structp png, png_infop info, png_reader *r, int c
     png_uint_32 pw, ph;
     int depth, ctype;
     png_get_IHDR(png, info, &pw, &ph, &depth, &ctype, NULL, NULL, NULL);
-    if (pw == 0 || ph == 0 || (int64_t)pw * (int64_t)ph > IMAGE_MAX_PIXELS)
-        png_error(png, "image size out of range");
+    if (pw == 0 || ph == 0 || (int64_t)pw * (int64_t)ph > IMAGE_MAX_PIXELS) {
+        char what[128]; /* refused from the header, before any pixel buffer exists */
+        snprintf(what, sizeof what, "image size %ux%u out of range (limit %lld pixels)",
+                 (unsigned)pw, (unsigned)ph, (long long)IMAGE_MAX_PIXELS);
+        png_error(png, what);
+    }
     int stored = (ctype & PNG_COLOR_MASK_COLOR) ? 3 : 1;
     int want = channels ? channels : stored;
     int trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;

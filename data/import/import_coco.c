@@ -288,6 +288,22 @@ static int optional_size(const job *j, const cJSON *obj, const char *key, const 
     return IMPORT_OK;
 }
 
+/* 1 when a file_name stays inside the image folder: relative, no ".." part. A hostile JSON
+ * would otherwise have the importer read and store any image file of the machine. */
+static int inside_folder(const char *name)
+{
+    if (name[0] == '/')
+        return 0;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        p += n;
+        p += *p == '/';
+    }
+    return 1;
+}
+
 static int read_images(job *j, char *err, size_t errlen)
 {
     const cJSON *arr = NULL;
@@ -314,6 +330,9 @@ static int read_images(job *j, char *err, size_t errlen)
             return rc;
         if (!*im->file)
             return json_fail(j, err, errlen, "%s: 'file_name' is empty", what);
+        if (!inside_folder(im->file))
+            return json_fail(j, err, errlen, "%s: 'file_name' '%s' leaves the image folder (an "
+                             "absolute path or a '..' part)", what, im->file);
     }
     j->n_imgs = k;
     qsort(j->imgs, (size_t)k, sizeof *j->imgs, cmp_image);

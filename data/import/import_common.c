@@ -248,9 +248,21 @@ int imp_finish(store_writer *w, const import_common *c, import_report *rep, int 
 {
     if (rc == IMPORT_OK && imp_cancelled(c))
         rc = imp_fail(err, errlen, IMPORT_CANCELLED, "%s: interrupted; nothing written", c->out);
-    if (rc == IMPORT_OK && rep->written == 0)
+    if (rc == IMPORT_OK && rep->written == 0) {
+        /* say why: the first skipped files with their reasons */
+        char why[1024] = "";
+        size_t used = 0;
+        for (int64_t i = 0; i < rep->skipped && i < 5 && used < sizeof why; i++) {
+            int n = snprintf(why + used, sizeof why - used, "%s%s", i ? ", " : ": ",
+                             rep->skipped_files[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        if (rep->skipped > 5 && used < sizeof why)
+            snprintf(why + used, sizeof why - used, ", ... and %lld more",
+                     (long long)rep->skipped - 5);
         rc = imp_fail(err, errlen, IMPORT_USER_ERROR, "%s: no item could be imported (%lld "
-                      "skipped); nothing written", c->out, (long long)rep->skipped);
+                      "skipped%s); nothing written", c->out, (long long)rep->skipped, why);
+    }
     if (rc != IMPORT_OK) {
         store_abort(w);
         return rc;

@@ -230,16 +230,18 @@ static node *load_file(loader *L, const char *path, cfg_loc from)
     }
     struct stat st;
     int e = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    FILE *f = NULL;
+    /* only regular files: a FIFO or a terminal would block the open or the read, a device such
+     * as /dev/zero would never end */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        e = S_ISDIR(st.st_mode) ? EISDIR : 0;
+    else if (!(f = fopen(path, "rb")))
         e = errno;
     else if (fstat(fileno(f), &st))
         e = errno;
-    else if (S_ISDIR(st.st_mode))
-        e = EISDIR;
-    if (e) {
+    if (e || !f) {
         err_fail(L->err, L->errlen, "%scannot open %s%s: %s", where, from.src ? "base " : "", path,
-                 strerror(e));
+                 e ? strerror(e) : "not a regular file");
         if (f)
             fclose(f);
         return NULL;

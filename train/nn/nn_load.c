@@ -4,8 +4,9 @@
  * prefixes), and weight files told apart by their content (nn_weights_read).
  *
  * Matching: the store entry dst_prefix + rest pairs with the dict entry src_prefix + rest.
- * Two passes: the first checks every pair (shape) and collects the missing names (store side,
- * reported as the file would name them) and the unexpected ones (file side), the second copies
+ * Two passes: the first checks every pair (shape, and the kind of dtype: floating or not) and
+ * collects the missing names (store side, reported as the file would name them) and the
+ * unexpected ones (file side), the second copies
  * under no-grad. A failed check therefore copies nothing. Names whose rest starts with an
  * ignore prefix are optional on both sides (loaded when both have them). The error lists the
  * first LIST_SHOWN names of each kind and says how many there are.
@@ -58,6 +59,19 @@ static int ignored(const char *rest, const char *const *ignore)
     return 0;
 }
 
+/* A file entry may feed a store entry when the values keep their kind: floating from floating
+ * (the precision converts, as torch's load_state_dict does), integer or bool from integer or
+ * bool. Integers into a float parameter (or floats into an integer buffer) are a wrong file. */
+static int is_floating(pt_dtype d)
+{
+    return d == PT_F16 || d == PT_BF16 || d == PT_F32 || d == PT_F64;
+}
+
+static int same_kind(const pt_tensor *from, const pt_tensor *to)
+{
+    return is_floating(pt_dtype_of(from)) == is_floating(pt_dtype_of(to));
+}
+
 static int same_shape(const pt_tensor *a, const pt_tensor *b)
 {
     int64_t sa[16], sb[16];
@@ -99,6 +113,10 @@ int nn_store_load_prefix(nn_store *s, const char *dst_prefix, const pt_dict *d,
             char a[128], b[128];
             pt_error_set("%s: '%s' has shape %s in the file but %s in the model ('%s')", head,
                          key, pt_describe(from, a, sizeof a), pt_describe(to, b, sizeof b), name);
+            return -1;
+        } else if (!same_kind(from, to)) {
+            pt_error_set("%s: '%s' is %s in the file but %s in the model ('%s')", head, key,
+                         pt_dtype_name(pt_dtype_of(from)), pt_dtype_name(pt_dtype_of(to)), name);
             return -1;
         }
     }
