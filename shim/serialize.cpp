@@ -3,6 +3,10 @@
  * torch.load reads (torch::pickle_save) and reading such files back, and optimizer state for
  * resume. safetensors is implemented in C (safetensors.c).
  */
+/* before internal.h: its T() macro would clash with the jit headers' template parameters */
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/import_read.h>
+
 #include "internal.h"
 #include "optim_internal.h"
 
@@ -19,6 +23,38 @@ std::vector<char> read_all(const char *path)
     if (!f)
         throw std::runtime_error(std::string("cannot open '") + path + "': " + std::strerror(errno));
     return std::vector<char>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+/* A torch file's bytes for libtorch's zip reader, every read checked against the size. libtorch
+ * 1.13's own in-memory reader (behind torch::pickle_load) copies whatever range miniz asks for,
+ * and a truncated torch file makes it read past its buffer (found by tests/test_hostile_weights.c
+ * under ASan). A range past the end comes back short, which miniz reports as a bad archive (no
+ * exception is thrown through miniz's C frames). */
+class CheckedReader : public caffe2::serialize::ReadAdapterInterface
+{
+  public:
+    explicit CheckedReader(std::vector<char> data) : data_(std::move(data)) {}
+    size_t size() const override { return data_.size(); }
+    size_t read(uint64_t pos, void *buf, size_t n, const char *) const override
+    {
+        if (pos >= data_.size())
+            return 0;
+        size_t k = std::min<size_t>(n, data_.size() - static_cast<size_t>(pos));
+        std::memcpy(buf, data_.data() + pos, k);
+        return k;
+    }
+
+  private:
+    std::vector<char> data_;
+};
+
+/* torch::pickle_load's steps, over CheckedReader. */
+c10::IValue load_pickled(std::vector<char> bytes)
+{
+    caffe2::serialize::PyTorchStreamReader reader(
+        std::make_shared<CheckedReader>(std::move(bytes)));
+    return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt,
+                                             c10::nullopt, reader);
 }
 
 /* The state tensors of one parameter (moments, momentum buffer), whichever optimizer. */
@@ -82,7 +118,7 @@ pt_dict *pt_torch_load(const char *path)
         std::vector<char> bytes = read_all(path);
         c10::IValue v;
         try {
-            v = torch::pickle_load(bytes);
+            v = load_pickled(std::move(bytes));
         } catch (const std::exception &e) {
             throw std::runtime_error("'" + std::string(path) + "' is not a readable torch file (" +
                                      first_line(e.what()) +
