@@ -24,6 +24,9 @@ static void usage(FILE *f)
             "                          draw the predictions on the first N (16) val images\n"
             "  segment CONFIG.yaml --weights FILE --image IMG [--box x,y,w,h] [--tap +x,y|-x,y ...]\n"
             "          --out MASK.png [--cutout OUT.png]   interactive model: a rectangle and taps\n"
+            "  portrait CONFIG.yaml --weights FILE --image IMG --out DIR [--depth FILE]\n"
+            "          [--background blur|colour|image]   portrait model: mask, depth, picture\n"
+            "  portrait synth --people DIR --backgrounds DIR --out FILE.h5   synthetic RGB-D set\n"
             "  export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE\n"
             "  config show CONFIG.yaml [--set ...]          the resolved config, with defaults\n"
             "  data info|import-idx|import-folder|import-masks ...   (pictor data help)\n"
@@ -99,6 +102,8 @@ int main(int argc, char **argv)
         return cmd_predict(argc - 2, argv + 2);
     if (!strcmp(cmd, "segment"))
         return cmd_segment(argc - 2, argv + 2);
+    if (!strcmp(cmd, "portrait"))
+        return cmd_portrait(argc - 2, argv + 2);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "config"))

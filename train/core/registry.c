@@ -10,12 +10,14 @@ extern const driver drv_classifier;
 extern const driver drv_multidomain;
 extern const driver drv_polarmask;
 extern const driver drv_interactive;
+extern const driver drv_portrait;
 
 static const driver *const registry[] = {
     &drv_classifier,
     &drv_multidomain,
     &drv_polarmask,
     &drv_interactive,
+    &drv_portrait,
 };
 
 #define N_DRIVERS ((int)(sizeof registry / sizeof registry[0]))
