@@ -25,6 +25,9 @@ int cmd_export(int argc, char **argv);
  * [--cutout OUT.png] [--set k=v ...]` (tools/cmd_segment.c): the interactive model on one image */
 int cmd_segment(int argc, char **argv);
 
+/* `pictor fetch URL --sha256 HEX [--cache DIR] [--out FILE] ...` (tools/cmd_fetch.c) */
+int cmd_fetch(int argc, char **argv);
+
 /* `pictor portrait CONFIG --weights W --image IMG --out DIR [--depth FILE] ...` and `pictor
  * portrait synth ...` (tools/cmd_portrait.c): the portrait model on one photo; its data set */
 int cmd_portrait(int argc, char **argv);

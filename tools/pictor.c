@@ -18,7 +18,8 @@ static void usage(FILE *f)
             "usage: pictor <command> [options]\n"
             "\n"
             "commands:\n"
-            "  train CONFIG.yaml [--set key.path=value ...] [--resume auto|PATH]\n"
+            "  train CONFIG.yaml [--set key.path=value ...] [--resume auto|PATH] [--nproc N]\n"
+            "                          --nproc N: N data-parallel processes here (or torchrun)\n"
             "  eval CONFIG.yaml --weights FILE [--set ...]   prints one JSON line of metrics\n"
             "  predict CONFIG.yaml --weights FILE --out DIR [--n N] [--set ...]\n"
             "                          draw the predictions on the first N (16) val images\n"
@@ -28,6 +29,7 @@ static void usage(FILE *f)
             "          [--background blur|colour|image]   portrait model: mask, depth, picture\n"
             "  portrait synth --people DIR --backgrounds DIR --out FILE.h5   synthetic RGB-D set\n"
             "  export RUN_DIR|CHECKPOINT --format safetensors|torch|hdf5 --out FILE\n"
+            "  fetch URL --sha256 HEX [--cache DIR] [--out FILE]   download, check, cache\n"
             "  config show CONFIG.yaml [--set ...]          the resolved config, with defaults\n"
             "  data info|import-idx|import-folder|import-masks ...   (pictor data help)\n"
             "  demo [--epochs N] [--batch N] [--lr X] [--threads N] [--seed N] [--max-steps N]\n"
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
         return cmd_portrait(argc - 2, argv + 2);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 2, argv + 2);
+    if (!strcmp(cmd, "fetch"))
+        return cmd_fetch(argc - 2, argv + 2);
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 2, argv + 2);
     if (!strcmp(cmd, "data"))

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/ddp.h"
+#include "fetch/fetch.h"
 #include "pipeline/augment.h"
 #include "store/store.h"
 
@@ -137,11 +138,51 @@ static int open_model(session *s, store_reader *any, char *err, size_t errlen)
     return EXIT_OK;
 }
 
+/* The keys that take a file or "URL#sha256=HEX" (data/fetch/fetch.h): a URL is fetched into the
+ * cache (PICTOR_CACHE) and the config loaded again with the local path set over it, so every
+ * reader of the key (the datasets here, a driver's model.pretrained) sees a file. */
+static cfg_doc *load_with_urls(const trainer_opts *o, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"data.train", "data.val", "model.pretrained"};
+    enum { N_KEYS = sizeof keys / sizeof keys[0] };
+    cfg_doc *doc = cfg_load(o->config_path, o->overrides, o->n_overrides, err, errlen);
+    char sets[N_KEYS][4200];
+    const char **all = NULL;
+    int n = 0;
+    for (int k = 0; doc && k < N_KEYS; k++) {
+        const char *v = cfg_peek_string(doc, keys[k]);
+        if (!fetch_is_url(v))
+            continue;
+        char path[4096], why[2048], where[512];
+        if (fetch_resolve(v, path, sizeof path, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: %s: %s", cfg_where(doc, keys[k], where, sizeof where),
+                     keys[k], why);
+            cfg_doc_free(doc);
+            return NULL;
+        }
+        snprintf(sets[n++], sizeof sets[0], "%s=%s", keys[k], path);
+    }
+    if (!doc || n == 0)
+        return doc;
+    cfg_doc_free(doc);
+    if (!(all = calloc((size_t)o->n_overrides + N_KEYS, sizeof *all))) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < o->n_overrides; i++)
+        all[i] = o->overrides[i];
+    for (int i = 0; i < n; i++)
+        all[o->n_overrides + i] = sets[i];
+    doc = cfg_load(o->config_path, all, o->n_overrides + n, err, errlen);
+    free(all);
+    return doc;
+}
+
 int session_open(session *s, const trainer_opts *o, session_mode mode, char *err,
                  size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    cfg_doc *doc = cfg_load(o->config_path, o->overrides, o->n_overrides, err, errlen);
+    cfg_doc *doc = load_with_urls(o, err, errlen);
     if (!doc)
         return EXIT_USER;
     const char *type = cfg_peek_string(doc, "model.type");
