@@ -8,6 +8,8 @@
  *   - kill -9 of one rank: the other exits with status 1 within 30 s, naming the lost rank;
  *   - a two-rank run stopped at step 3 and resumed (--resume auto on both ranks) ends with the
  *     weights of an uninterrupted two-rank run;
+ *   - under torchrun's agent store (TORCHELASTIC_USE_AGENT_STORE=True: a store hosted by another
+ *     process, tests/reference/agent_store.py, every rank a client) the run matches as well;
  *   - the sampler's shards: together the global batch of one process, padded like
  *     DistributedSampler at a short last batch.
  */
@@ -355,4 +357,36 @@ Test(ddp, sampler_shards_make_the_global_batch)
     c.shard_count = 2, c.shard_index = 2;
     cr_expect_null(sampler_new(&c, &src, err, sizeof err));
     sampler_free(s7), sampler_free(o7), sampler_free(one), sampler_free(sh[0]), sampler_free(sh[1]);
+}
+
+Test(ddp, agent_store_as_under_torchrun)
+{
+    pid_t agent = fork();
+    cr_assert_geq(agent, 0);
+    if (agent == 0) {
+        execl("/usr/bin/python3", "python3", tst_src("tests/reference/agent_store.py"), g_dir,
+              (char *)NULL);
+        _exit(127);
+    }
+    char p[4200];
+    snprintf(p, sizeof p, "%s/port", g_dir);
+    for (int i = 0; i < 1500 && access(p, R_OK) != 0; i++)
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    char *port = read_text("port");
+    int ok = *port != '\0';
+    if (ok) {
+        setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+        setenv("TORCHELASTIC_RESTART_COUNT", "0", 1);
+        int pt = atoi(port);
+        pid_t a = spawn_rank(0, 2, pt, "agent", NULL), b = spawn_rank(1, 2, pt, "agent", NULL);
+        int sa = wait_for(a, 120), sb = wait_for(b, 120);
+        cr_expect(sa == 0 && sb == 0, "ranks exited %d and %d", sa, sb);
+    }
+    free(port);
+    kill(agent, SIGKILL);
+    waitpid(agent, NULL, 0);
+    cr_assert(ok, "the agent's store did not start");
+    cr_assert_eq(pictor("train cfg.yaml --set run.name=one --set train.batch_size=16"), 0);
+    double d = weights_diff("one", "agent");
+    cr_expect_leq(d, 1e-5, "agent store: max |dw| = %g", d);
 }
