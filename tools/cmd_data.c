@@ -840,6 +840,9 @@ static int cmd_merge(int argc, char **argv)
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* tools/cmd_data_ratios.c */
+extern const clicmd RATIOS_CMD, IMPORT_RATIOS_CMD, TISSUE_CMD;
+
 static const struct {
     const clicmd *cmd;
     int (*run)(int argc, char **argv);
@@ -854,6 +857,9 @@ static const struct {
     {&FOREGROUND_CMD, cmd_foreground},
     {&SPLIT_CMD, cmd_split},
     {&MERGE_CMD, cmd_merge},
+    {&RATIOS_CMD, cmd_ratios},
+    {&IMPORT_RATIOS_CMD, cmd_import_ratios},
+    {&TISSUE_CMD, cmd_tissue},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -11,4 +11,9 @@
 void data_print_info(const char *path, const store_reader *r, const store_summary *s,
                      long long file_size);
 
+/* tools/cmd_data_ratios.c: area-ratio labels (ratios, import-ratios, tissue). */
+int cmd_ratios(int argc, char **argv);
+int cmd_import_ratios(int argc, char **argv);
+int cmd_tissue(int argc, char **argv);
+
 #endif

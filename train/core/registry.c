@@ -10,6 +10,7 @@ extern const driver drv_classifier;
 extern const driver drv_multidomain;
 extern const driver drv_polarmask;
 extern const driver drv_interactive;
+extern const driver drv_gcn;
 extern const driver drv_portrait;
 
 static const driver *const registry[] = {
@@ -17,6 +18,7 @@ static const driver *const registry[] = {
     &drv_multidomain,
     &drv_polarmask,
     &drv_interactive,
+    &drv_gcn,
     &drv_portrait,
 };
 
