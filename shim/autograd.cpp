@@ -14,6 +14,108 @@ namespace {
 thread_local std::vector<bool> g_grad_modes; /* GradMode to restore at each pt_no_grad_end */
 } // namespace
 
+/* ------------------------------------------------------------------ fused AdamW */
+
+namespace {
+
+/* One pass over n elements: decay, both moments, the update (optim_internal.h). The operation
+ * order is torch's (mul_ then add_ with alpha, addcmul_, sqrt / sqrt(bc2) + eps, addcdiv_). */
+template <typename T>
+void adamw_pass(T *p, const T *g, T *m, T *v, int64_t n, T decay, T b1, T b2, T bc2_sqrt, T eps,
+                T step_size)
+{
+    const T one_b1 = (T)1 - b1, one_b2 = (T)1 - b2;
+    at::parallel_for(0, n, 32768, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; i++) {
+            T gi = g[i];
+            T mi = m[i] * b1 + one_b1 * gi;
+            T vi = v[i] * b2 + one_b2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = p[i] * decay - step_size * (mi / (std::sqrt(vi) / bc2_sqrt + eps));
+        }
+    });
+}
+
+} // namespace
+
+namespace pictor {
+
+torch::Tensor FusedAdamW::step(LossClosure closure)
+{
+    at::NoGradGuard no_grad;
+    torch::Tensor loss;
+    if (closure) {
+        at::AutoGradMode enable_grad(true);
+        loss = closure();
+    }
+    for (auto &group : param_groups_) {
+        auto &o = static_cast<torch::optim::AdamWOptions &>(group.options());
+        const double lr = o.lr(), wd = o.weight_decay(), beta1 = std::get<0>(o.betas()),
+                     beta2 = std::get<1>(o.betas()), eps = o.eps();
+        for (auto &p : group.params()) {
+            if (!p.grad().defined())
+                continue;
+            const at::Tensor &grad = p.grad();
+            TORCH_CHECK(!grad.is_sparse(), "AdamW does not support sparse gradients");
+            auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+            auto it = state_.find(key);
+            if (it == state_.end()) {
+                auto st = std::make_unique<torch::optim::AdamWParamState>();
+                st->step(0);
+                st->exp_avg(torch::zeros_like(p, at::MemoryFormat::Preserve));
+                st->exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
+                if (o.amsgrad())
+                    st->max_exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
+                it = state_.emplace(key, std::move(st)).first;
+            }
+            auto &st = static_cast<torch::optim::AdamWParamState &>(*it->second);
+            st.step(st.step() + 1);
+            const double bc1 = 1 - std::pow(beta1, (double)st.step());
+            const double bc2 = 1 - std::pow(beta2, (double)st.step());
+            const double step_size = lr / bc1;
+            at::Tensor &m = st.exp_avg(), &v = st.exp_avg_sq();
+            const auto dt = p.scalar_type();
+            const bool fast = !o.amsgrad() && (dt == at::kFloat || dt == at::kDouble) &&
+                              grad.scalar_type() == dt && m.scalar_type() == dt &&
+                              v.scalar_type() == dt && p.is_contiguous() && grad.is_contiguous() &&
+                              m.is_contiguous() && v.is_contiguous() && !p.is_neg() &&
+                              !p.is_conj() && grad.sizes() == p.sizes() && m.sizes() == p.sizes() &&
+                              v.sizes() == p.sizes(); /* else the op form throws on a mismatch */
+            if (fast && dt == at::kFloat) {
+                adamw_pass<float>(p.data_ptr<float>(), grad.data_ptr<float>(), m.data_ptr<float>(),
+                                  v.data_ptr<float>(), p.numel(), (float)(1 - lr * wd), (float)beta1,
+                                  (float)beta2, (float)std::sqrt(bc2), (float)eps, (float)step_size);
+                p.unsafeGetTensorImpl()->bump_version(); /* as an in-place op would */
+                continue;
+            }
+            if (fast) {
+                adamw_pass<double>(p.data_ptr<double>(), grad.data_ptr<double>(),
+                                   m.data_ptr<double>(), v.data_ptr<double>(), p.numel(), 1 - lr * wd,
+                                   beta1, beta2, std::sqrt(bc2), eps, step_size);
+                p.unsafeGetTensorImpl()->bump_version();
+                continue;
+            }
+            if (wd != 0) /* the base class's formula, op by op */
+                p.mul_(1 - lr * wd);
+            m.mul_(beta1).add_(grad, 1 - beta1);
+            v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+            at::Tensor denom;
+            if (o.amsgrad()) {
+                at::Tensor &mx = st.max_exp_avg_sq();
+                at::maximum_out(mx, mx, v);
+                denom = (mx.sqrt() / std::sqrt(bc2)).add_(eps);
+            } else {
+                denom = (v.sqrt() / std::sqrt(bc2)).add_(eps);
+            }
+            p.addcdiv_(m, denom, -step_size);
+        }
+    }
+    return loss;
+}
+
+} // namespace pictor
+
 extern "C" {
 
 pt_status pt_set_requires_grad(pt_tensor *t, int on) { PT_TRY_STATUS({ T(t).requires_grad_(on != 0); }) }

@@ -13,6 +13,20 @@ struct pt_optim {
 
 namespace pictor {
 
+/* AdamW with torch.optim.AdamW's update (decoupled decay p *= 1 - lr*wd; m = b1 m + (1-b1) g;
+ * v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)) done in ONE pass over each
+ * parameter's memory, in place, split over the intra-op threads: no temporaries, where libtorch's
+ * AdamW makes two full-size ones (sqrt(v), its quotient) and reads and writes the parameter nine
+ * times. Same state objects (AdamWParamState) and keys as torch::optim::AdamW, so saving,
+ * loading and lr changes are the base class's. Falls back to the tensor-op form (the base class's
+ * formula) for amsgrad, dtypes other than float32/float64, non-contiguous tensors and state of
+ * another shape (after a bad load the op form fails cleanly). autograd.cpp. */
+class FusedAdamW : public torch::optim::AdamW {
+  public:
+    using torch::optim::AdamW::AdamW;
+    torch::Tensor step(LossClosure closure = nullptr) override;
+};
+
 inline std::unique_ptr<torch::optim::OptimizerOptions>
 optim_group_options(const pt_optim_options &o, double lr, double wd)
 {
@@ -50,7 +64,7 @@ optim_create(const pt_optim_options &o, std::vector<torch::optim::OptimizerParam
         return std::make_unique<torch::optim::Adam>(
             groups, *static_cast<torch::optim::AdamOptions *>(optim_group_options(o, o.lr, o.weight_decay).get()));
     case PT_OPTIM_ADAMW:
-        return std::make_unique<torch::optim::AdamW>(
+        return std::make_unique<FusedAdamW>(
             groups, *static_cast<torch::optim::AdamWOptions *>(optim_group_options(o, o.lr, o.weight_decay).get()));
     }
     throw std::invalid_argument("unknown optimizer kind");

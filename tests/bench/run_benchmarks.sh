@@ -13,14 +13,17 @@ py=/usr/bin/python3
 # the median of the numbers on stdin (one per line)
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# versus NAME DESCRIPTION C_BENCH PY_SCRIPT STEPS: interleave pictor's step (prints c_step_ms=)
-# and Python's (prints py_step_ms=) for $rounds rounds, then print NAME=<python/pictor>.
+# versus NAME DESCRIPTION C_BENCH PY_SCRIPT STEPS [C_ARGS [PY_ARGS]]: interleave pictor's step
+# (prints c_step_ms=) and Python's (prints py_step_ms=) for $rounds rounds, then print
+# NAME=<python/pictor>. C_ARGS / PY_ARGS: more options for either side (split on spaces).
 versus() {
-    name=$1 desc=$2 cbin=$3 pyscript=$4 steps=$5
+    name=$1 desc=$2 cbin=$3 pyscript=$4 steps=$5 cargs=${6:-} pyargs=${7:-}
     c_times="" py_times="" i=0
     while [ "$i" -lt "$rounds" ]; do
-        c=$("$build/$cbin" --threads "$threads" --steps "$steps" | sed -n 's/^c_step_ms=//p')
-        p=$($py "$here/$pyscript" --threads "$threads" --steps "$steps" | sed -n 's/^py_step_ms=//p')
+        # shellcheck disable=SC2086
+        c=$("$build/$cbin" --threads "$threads" --steps "$steps" $cargs | sed -n 's/^c_step_ms=//p')
+        # shellcheck disable=SC2086
+        p=$($py "$here/$pyscript" --threads "$threads" --steps "$steps" $pyargs | sed -n 's/^py_step_ms=//p')
         echo "round $((i + 1)): pictor ${c} ms/step, python ${p} ms/step ($desc, $threads threads)"
         c_times="$c_times$c
 "
@@ -34,6 +37,10 @@ versus() {
 }
 
 versus shim_step_speed_vs_python "small CNN, batch 64" bench_shim_step shim_step.py 60
+# The AdamW update alone on ResNet-18's 11.7M parameters: pictor's fused one-pass update against
+# torch.optim.AdamW with foreach=True (multi-tensor) and foreach=False.
+versus adamw_update_vs_foreach "AdamW update, 11.7M params" bench_shim_step adamw_step.py 20 "--update adamw" "--foreach 1"
+versus adamw_update_vs_per_param "AdamW update, 11.7M params" bench_shim_step adamw_step.py 20 "--update adamw" "--foreach 0"
 
 # The loader against the model it feeds, and the training step with the loader vs one reused batch.
 "$build/bench_loader" --threads "$threads"
