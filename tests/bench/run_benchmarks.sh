@@ -98,3 +98,10 @@ fi
 # Data parallel: images/s of 2 processes x 1 thread (pictor train --nproc 2) against 1 process x
 # 2 threads, same model and global batch (on two cores: the overhead, not a speed-up).
 "$here/bench_ddp_scaling.sh" "$build"
+
+# SLIC (data/geometry/slic.c, the gcn model's superpixels) against scikit-image's slic on a real
+# 512x512 photo (human_seg, CIELAB, k 1000, 10 iterations, 1 thread), with both boundary recalls
+# (2 px) against its mask; then ms per call on a 64-channel 256x256 feature map.
+if [ -x "$build/bench_slic" ]; then
+    (cd "$here/../.." && "$build/bench_slic" --rounds "$rounds")
+fi
