@@ -1,7 +1,8 @@
 /*
  * autograd.cpp - gradients (requires_grad, backward, grad access, autograd.grad, no-grad
  * sections) and the optimizers (SGD, Adam, AdamW with parameter groups, lr per step, gradient
- * clipping). Optimizer state serialization lives in serialize.cpp.
+ * clipping; AdamW's update is FusedAdamW, one in-place pass per parameter, see optim_internal.h).
+ * Optimizer state serialization lives in serialize.cpp.
  */
 #include "internal.h"
 #include "optim_internal.h"
