@@ -84,14 +84,14 @@ Test(gcn, graph_both_axes_weights_and_adjacency)
     cr_assert_float_eq(g.weight[2], w12, 1e-6);
     cr_assert_eq(g.area[0], 2); cr_assert_eq(g.area[1], 2); cr_assert_eq(g.area[2], 2);
     /* A_hat = D^-1/2 (A + I) D^-1/2 */
-    pt_tensor *a = pt_to_dense(gcn_graph_adjacency(&g));
+    pt_tensor *sa = gcn_graph_adjacency(&g), *a = pt_to_dense(sa);
     const double d[3] = {1 + w01 + w02, 1 + w01 + w12, 1 + w02 + w12};
     const double w[3][3] = {{1, w01, w02}, {w01, 1, w12}, {w02, w12, 1}};
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             cr_assert_float_eq(tst_at(a, i * 3 + j), w[i][j] / sqrt(d[i] * d[j]), 1e-6,
                                "A_hat[%d][%d]", i, j);
-    pt_free(a);
+    pt_free(a), pt_free(sa);
     gcn_graph_free(&g);
     /* median sigma: distances 3, 1, 2 -> 2 */
     cr_assert_eq(gcn_graph_build(lab, 3, 2, 3, feat, 1, 0, &g, err, sizeof err), 0);
@@ -121,7 +121,9 @@ Test(gcn, segment_mean_and_its_gradient)
     /* d(sum_v c_v * m[v, 0]) / d feat[0, p] = c_label(p) / area */
     const float cv[6] = {1, 0, 2, 0, 3, 0};
     pt_tensor *c = tst_f32(cv, PT_SHAPE(3, 2));
+    size_t mark = pt_scope_begin();
     cr_assert_eq(pt_backward(pt_sum(pt_mul(m, c)), NULL, 0), PT_OK, "%s", pt_error());
+    pt_scope_end(mark);
     pt_tensor *gr = pt_grad(feat);
     const double want[12] = {0.5, 0.5, 1, 1.5, 1.5, 1, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 12; i++)
