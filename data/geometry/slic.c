@@ -76,6 +76,26 @@ static void assign(const float *f, int h, int w, int c, const centres *ce, doubl
         int x0 = (int)floor(cx) - r, x1 = (int)ceil(cx) + r;
         y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
         y1 = y1 > h - 1 ? h - 1 : y1, x1 = x1 > w - 1 ? w - 1 : x1;
+        if (c == 3) { /* images: branch-free, the compiler keeps it in registers */
+            const float swf = (float)sw, cxf = (float)cx;
+            const float c0 = cf[0], c1 = cf[1], c2 = cf[2];
+            for (int y = y0; y <= y1; y++) {
+                const float dy = (float)((y - cy) * (y - cy) * sw);
+                float *dr = dist + (size_t)y * w;
+                int32_t *lr = labels + (size_t)y * w;
+                const float *fr = f + (size_t)y * w * 3;
+                for (int x = x0; x <= x1; x++) {
+                    const float dx = (float)x - cxf;
+                    const float t0 = fr[3 * x] - c0, t1 = fr[3 * x + 1] - c1,
+                                t2 = fr[3 * x + 2] - c2;
+                    const float d = dy + dx * dx * swf + t0 * t0 + t1 * t1 + t2 * t2;
+                    const int better = d < dr[x];
+                    dr[x] = better ? d : dr[x];
+                    lr[x] = better ? k : lr[x];
+                }
+            }
+            continue;
+        }
         for (int y = y0; y <= y1; y++) {
             const double dy = (y - cy) * (y - cy) * sw;
             for (int x = x0; x <= x1; x++) {
