@@ -303,6 +303,15 @@ def config_seeds():
     put("config", "empty.yaml", "")
 
 
+# ---------------------------------------------------------------- weak-label CSV (import-ratios)
+
+def ratios_seeds():
+    put("ratios", "basic.csv", "file,ratio,error\na.png,0.25,0.05\nb.jpg,1,\ng.png,0\n")
+    put("ratios", "crlf.csv", "a.png, 0.5 ,0.1\r\n\r\nb.jpg,0.75\r\n")
+    put("ratios", "bad_ratio.csv", "a.png,1.5\n")
+    put("ratios", "missing.csv", "gone.png,0.5\n")
+
+
 if __name__ == "__main__":
     image_seeds()
     idx_seeds()
@@ -312,5 +321,6 @@ if __name__ == "__main__":
     torch_seeds()
     store_seeds(coco)
     config_seeds()
+    ratios_seeds()
     n = sum(len(fs) for _, _, fs in os.walk(OUT))
     print(f"make_seeds: {n} seed files in {OUT}")

@@ -9,7 +9,7 @@ BUILD=$1
 SECONDS_EACH=$2
 shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
-ALL="image idx rle coco safetensors torchfile store h5file config"
+ALL="image idx rle coco safetensors torchfile store h5file config ratios"
 [ $# -gt 0 ] && ALL="$*"
 W="$BUILD/fuzz"
 mkdir -p "$W/logs" "$W/corpus" "$W/artifacts"
