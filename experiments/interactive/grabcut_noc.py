@@ -324,17 +324,35 @@ def write_curve(path, per_protocol, max_clicks):
                 f.write("%s,%d,%.5f,%d\n" % (protocol, k, mean_after(runs, k, max_clicks), n))
 
 
+def pictor_metrics(d):
+    """pictor eval's one JSON line (`pictor eval` stdout, or a "kind": "eval" line of a run's
+    metrics.jsonl: noc85_taps, noc90_rect, fails90_taps, miou@3_rect, tap_ms, ...) as one dict
+    per protocol in this script's names; a line already in this script's names (a "protocol"
+    key) is taken as it is."""
+    if "protocol" in d:
+        return {d["protocol"]: d}
+    out = {}
+    for tag in ("taps", "rect"):
+        if "noc90_" + tag not in d:
+            continue
+        out[tag] = {"noc85": d.get("noc85_" + tag), "noc90": d.get("noc90_" + tag),
+                    "fail90_at_20": d.get("fails90_" + tag),
+                    "miou_1": d.get("miou@1_" + tag), "miou_3": d.get("miou@3_" + tag),
+                    "miou_5": d.get("miou@5_" + tag),
+                    "sec_per_tap": d["tap_ms"] / 1000 if "tap_ms" in d else None}
+    return out
+
+
 def side_by_side(summaries, pictor_path):
-    """A table of GrabCut's numbers next to pictor's (pictor eval JSON lines with a
-    "protocol" key and the same metric names), '-' where pictor has no number yet."""
+    """A table of GrabCut's numbers next to pictor's (pictor_metrics: the last line of the file
+    that has them wins), '-' where pictor has no number."""
     theirs = {}
     if pictor_path:
         with open(pictor_path) as f:
             for line in f:
                 line = line.strip()
                 if line.startswith("{"):
-                    d = json.loads(line)
-                    theirs[d.get("protocol", "taps")] = d
+                    theirs.update(pictor_metrics(json.loads(line)))
     keys = ["noc85", "noc90", None, "miou_1", "miou_3", "miou_5", "sec_per_tap", "cpu_sec_per_tap"]
     lines = ["| protocol | metric | OpenCV GrabCut | pictor interactive |", "|---|---|---|---|"]
     for s in summaries:
@@ -343,6 +361,8 @@ def side_by_side(summaries, pictor_path):
             if k is None:
                 k = next(x for x in s if x.startswith("fail90_at_"))
             v = p.get(k)
+            if isinstance(v, float):
+                v = round(v, 4)
             lines.append("| %s | %s | %s | %s |" % (s["protocol"], k, s[k], "-" if v is None else v))
     return "\n".join(lines)
 
