@@ -385,3 +385,38 @@ Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
     pclose(p);
     cr_expect_eq(tmps, 0, "a temp file was left behind");
 }
+
+/* A dataset that does not exist yet: the error says how to make it, from the commands in the
+ * config's header (with their continuation lines), or points to `pictor data help`. */
+Test(trainer, missing_dataset_error_gives_the_command_that_makes_it)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/made.yaml", g_dir);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "# Make the data first:\n"
+               "#   pictor data synth shapes --n 3 --size 64 \\\n"
+               "#       --out later.h5\n"
+               "# then train; this line is no command\n"
+               "_base_: cfg.yaml\n"
+               "# pictor data import-idx --out not-in-the-header.h5\n"
+               "data: {train: later.h5}\n");
+    fclose(f);
+    cr_expect_eq(pictor("train made.yaml"), 1, "%s", output());
+    const char *out = output();
+    cr_expect(strstr(out, "later.h5 (data.train) does not exist yet; made.yaml says how to make "
+                          "it:\n  pictor data synth shapes --n 3 --size 64 \\\n  --out later.h5\n"),
+              "%s", out);
+    cr_expect(!strstr(out, "no command") && !strstr(out, "not-in-the-header"), "%s", out);
+    /* no commands in the header; data.val missing */
+    cr_expect_eq(pictor("train cfg.yaml --set data.val=gone.h5"), 1, "%s", output());
+    cr_expect(strstr(output(), "gone.h5 (data.val) does not exist yet: make it with `pictor data"),
+              "%s", output());
+    /* a file that exists but is no dataset gets no such hint */
+    snprintf(p, sizeof p, "%s/junk.h5", g_dir);
+    f = fopen(p, "w");
+    fputs("junk", f);
+    fclose(f);
+    cr_expect_eq(pictor("train cfg.yaml --set data.train=junk.h5"), 1);
+    cr_expect(!strstr(output(), "does not exist yet"), "%s", output());
+}

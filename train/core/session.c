@@ -178,6 +178,51 @@ static cfg_doc *load_with_urls(const trainer_opts *o, char *err, size_t errlen)
     return doc;
 }
 
+/* A dataset that does not exist yet: append to err how to make it, i.e. the commands the
+ * config's leading comment block gives ("# pictor data ..." lines and their indented
+ * continuations), or a pointer to `pictor data help` when it gives none. Other errors (a file
+ * that exists but is not a dataset) are left as they are. */
+static void missing_data_hint(const char *config_path, const char *key, const char *path,
+                              char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 || errno != ENOENT)
+        return;
+    size_t n = strlen(err);
+    if (n + 1 >= errlen)
+        return;
+    FILE *f = config_path ? fopen(config_path, "r") : NULL;
+    char line[1024];
+    int found = 0, cont = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *t = line + strspn(line, " \t");
+        if (*t != '#') {
+            if (*t != '\n')
+                break; /* the header ends at the first line that is not a comment */
+            continue;
+        }
+        t++;
+        const char *cmd = t + strspn(t, " \t");
+        int is_cmd = strncmp(cmd, "pictor data ", 12) == 0 || strncmp(cmd, "pictor portrait synth", 21) == 0;
+        if (!is_cmd && !cont)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        if (!found++)
+            n += (size_t)snprintf(err + n, errlen - n, "\n%s (%s) does not exist yet; %s says how "
+                                  "to make it:", path, key, config_path);
+        if (n < errlen)
+            n += (size_t)snprintf(err + n, errlen - n, "\n  %s", cmd);
+        cont = strlen(cmd) > 0 && cmd[strlen(cmd) - 1] == '\\';
+        if (n >= errlen)
+            break;
+    }
+    if (f)
+        fclose(f);
+    if (!found)
+        snprintf(err + n, errlen - n, "\n%s (%s) does not exist yet: make it with `pictor data "
+                 "...` (pictor data help)", path, key);
+}
+
 int session_open(session *s, const trainer_opts *o, session_mode mode, char *err,
                  size_t errlen)
 {
@@ -242,10 +287,12 @@ int session_open(session *s, const trainer_opts *o, session_mode mode, char *err
         return EXIT_USER;
     }
     if (*c->data.train && !(s->train = store_open(c->data.train, err, errlen))) {
+        missing_data_hint(o->config_path, "data.train", c->data.train, err, errlen);
         session_close(s);
         return EXIT_USER;
     }
     if (*c->data.val && !(s->val = store_open(c->data.val, err, errlen))) {
+        missing_data_hint(o->config_path, "data.val", c->data.val, err, errlen);
         session_close(s);
         return EXIT_USER;
     }
