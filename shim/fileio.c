@@ -294,3 +294,46 @@ pt_status pt_read_file(const char *path, void **data, size_t *len)
     *len = (size_t)size;
     return PT_OK;
 }
+
+/* ------------------------------------------------------------------ directories */
+
+pt_status pt_make_dirs(const char *path)
+{
+    char buf[4096];
+    if (!path || !*path)
+        return pt_error_set("cannot create a directory: empty path"), PT_ERR;
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return pt_error_set("cannot create directory '%s': path too long", path), PT_ERR;
+    for (char *p = buf + 1;; p++) {
+        char c = *p;
+        if (c == '/' || c == '\0') {
+            *p = '\0';
+            struct stat st;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return pt_error_set("cannot create directory '%s': %s", buf, strerror(errno)),
+                       PT_ERR;
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+                return pt_error_set("cannot create directory '%s': %s exists and is not a "
+                                    "directory", path, buf), PT_ERR;
+            *p = c;
+        }
+        if (c == '\0')
+            return PT_OK;
+    }
+}
+
+int pt_parent_dir(const char *file, char *dir, size_t n)
+{
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (!slash || slash == file || (size_t)(slash - file) >= n)
+        return 0; /* a bare name, a file in /, or no room */
+    memcpy(dir, file, (size_t)(slash - file));
+    dir[slash - file] = '\0';
+    return 1;
+}
+
+int pt_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

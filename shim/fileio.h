@@ -11,6 +11,10 @@
  *     file themselves (HDF5 files through the HDF5 library).
  * Reads: open a regular file and read exact byte ranges of it, or all of it.
  *
+ * Directories: pt_make_dirs creates a directory and its missing parents (mkdir -p); a path
+ * component that exists but is not a directory is an error naming it. pt_parent_dir gives the
+ * directory part of a file path (0 for a bare name or a file in /); pt_is_dir tests one.
+ *
  * Every failure is reported through pt_error_set (pt_error() reads it) with the path, the step
  * and strerror(errno); callers with an (err, errlen) buffer copy pt_error() into it.
  */
@@ -21,6 +25,10 @@
 #include <stdint.h>
 
 #include "pt.h"
+
+pt_status pt_make_dirs(const char *path);
+int pt_parent_dir(const char *file, char *dir, size_t n);
+int pt_is_dir(const char *path);
 
 typedef struct {
     int fd;     /* the open temp file, -1 once closed */

@@ -225,3 +225,43 @@ Test(fileio, hdf5_export_is_atomic)
     cr_expect_eq(temps, 0, "a temp file was left behind");
     pt_dict_free(w);
 }
+
+/* mkdir -p: missing parents made, an existing directory fine, a component that is a file named
+ * in the error; the directory part of a file path. A dataset written into a folder that does not
+ * exist yet (runs/data/... in a fresh clone) is refused with the command that makes it. */
+Test(fileio, make_dirs_and_parent_dir)
+{
+    char p[4300], d[64];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/a/b/c", g_dir);
+    cr_assert_eq(pt_make_dirs(p), PT_OK, "%s", pt_error());
+    cr_expect(stat(p, &st) == 0 && S_ISDIR(st.st_mode) && pt_is_dir(p));
+    cr_expect_eq(pt_make_dirs(p), PT_OK, "an existing directory is fine");
+    cr_expect(pt_parent_dir("runs/data/x.h5", d, sizeof d) && strcmp(d, "runs/data") == 0, "%s", d);
+    cr_expect_eq(pt_parent_dir("x.h5", d, sizeof d), 0);
+    cr_expect_eq(pt_parent_dir("/x.h5", d, sizeof d), 0);
+    FILE *f = fopen(in_dir("plain"), "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_expect_eq(pt_is_dir(in_dir("plain")), 0);
+    snprintf(p, sizeof p, "%s/plain/sub", g_dir);
+    cr_expect_eq(pt_make_dirs(p), PT_ERR);
+    cr_expect(strstr(pt_error(), "plain") && strstr(pt_error(), "not a directory"), "%s",
+              pt_error());
+    pt_error_clear();
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' data synth shapes --n 2 --size 32 "
+             "--out new/data/s.h5 >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR);
+    int rc = system(cmd);
+    cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "status %d", rc);
+    f = fopen(in_dir("out.txt"), "r");
+    char out[2048] = "";
+    if (f) {
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = '\0';
+        fclose(f);
+    }
+    cr_expect(strstr(out, "new/data/s.h5: its folder new/data does not exist (make it first: "
+                          "mkdir -p new/data)"), "%s", out);
+    cr_expect(!pt_is_dir(in_dir("new")), "nothing made on failure");
+}

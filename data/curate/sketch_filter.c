@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "curate/contact_sheet.h"
+#include "fileio.h"
 #include "codec/image.h"
 #include "import/import.h"
 #include "import/import_internal.h"
@@ -191,22 +192,11 @@ void sketch_filter_report_free(sketch_filter_report *rep)
 /* mkdir -p */
 static int make_dirs(const char *path, char *err, size_t errlen)
 {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return imp_fail(err, errlen, 1, "%s: path too long", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST)
-                return imp_fail(err, errlen, 1, "%s: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    struct stat st;
-    if (mkdir(buf, 0755) && errno != EEXIST)
-        return imp_fail(err, errlen, 1, "%s: %s", buf, strerror(errno));
-    if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-        return imp_fail(err, errlen, 1, "%s: not a folder", buf);
-    return 0;
+    if (pt_make_dirs(path) == PT_OK)
+        return 0;
+    int rc = imp_fail(err, errlen, 1, "%s", pt_error());
+    pt_error_clear();
+    return rc;
 }
 
 static int same_file(const char *a, const char *b)

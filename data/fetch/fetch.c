@@ -44,20 +44,11 @@ const char *fetch_cache_dir(char *buf, size_t n)
 
 static int make_dirs(const char *path, char *err, size_t errlen)
 {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        char c = *p;
-        if (c == '/' || c == '\0') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return err_fail(err, errlen, "cannot create directory '%s': %s", buf,
-                                strerror(errno));
-            *p = c;
-        }
-        if (c == '\0')
-            return 0;
-    }
+    if (pt_make_dirs(path) == PT_OK)
+        return 0;
+    err_fail(err, errlen, "%s", pt_error());
+    pt_error_clear();
+    return -1;
 }
 
 /* The file name of a URL's path ("download" when it has none), without query or fragment. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codec/image.h"
+#include "fileio.h"
 
 #define PENDING_BYTES (4u << 20)
 #define DEFLATE_LEVEL 4
@@ -331,6 +332,13 @@ store_writer *store_create(const char *path, const store_options *o, char *err, 
         w->col[id].dset = -1;
     for (int g = 0; g < 3; g++)
         w->groups[g] = -1;
+    char dir[4096];
+    if (pt_parent_dir(path, dir, sizeof dir) && !pt_is_dir(dir)) { /* runs/data/ in a fresh clone */
+        err_fail(err, errlen, "%s: its folder %s does not exist (make it first: mkdir -p %s)",
+                 path, dir, dir);
+        writer_free(w);
+        return NULL;
+    }
     store_h5_lock();
     w->file = create_file(w->tmp);
     int rc = w->file < 0 ? store_fail_h5(err, errlen, "%s: cannot create %s", path, w->tmp)

@@ -14,6 +14,7 @@
 
 #include "core/ddp.h"
 #include "fetch/fetch.h"
+#include "fileio.h"
 #include "pipeline/augment.h"
 #include "store/store.h"
 
@@ -33,21 +34,11 @@ int core_file_exists(const char *path)
 
 int core_make_dirs(const char *path, char *err, size_t errlen)
 {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        char c = *p;
-        if (c == '/' || c == '\0') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "cannot create directory '%s': %s", buf, strerror(errno));
-                return -1;
-            }
-            *p = c;
-        }
-        if (c == '\0')
-            return 0;
-    }
+    if (pt_make_dirs(path) == PT_OK)
+        return 0;
+    snprintf(err, errlen, "%s", pt_error());
+    pt_error_clear();
+    return -1;
 }
 
 int core_fail(int status, const char *fmt, ...)
@@ -207,9 +198,13 @@ static void missing_data_hint(const char *config_path, const char *key, const ch
         if (!is_cmd && !cont)
             continue;
         line[strcspn(line, "\n")] = '\0';
-        if (!found++)
+        char dir[4096];
+        if (!found++) {
             n += (size_t)snprintf(err + n, errlen - n, "\n%s (%s) does not exist yet; %s says how "
                                   "to make it:", path, key, config_path);
+            if (n < errlen && pt_parent_dir(path, dir, sizeof dir) && !pt_is_dir(dir))
+                n += (size_t)snprintf(err + n, errlen - n, "\n  mkdir -p %s", dir);
+        }
         if (n < errlen)
             n += (size_t)snprintf(err + n, errlen - n, "\n  %s", cmd);
         cont = strlen(cmd) > 0 && cmd[strlen(cmd) - 1] == '\\';
