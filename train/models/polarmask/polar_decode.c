@@ -119,7 +119,8 @@ int polar_decode(const polar_decode_config *cfg, const polar_config *grid, int h
             n_all = first + (size_t)cfg->nms_pre;
         }
     }
-    qsort(all, n_all, sizeof *all, cand_cmp);
+    if (n_all) /* qsort's array may not be NULL, even for 0 elements */
+        qsort(all, n_all, sizeof *all, cand_cmp);
     /* 2. boxes of the candidates' polygons, 3. class-wise NMS in score order */
     float (*box)[4] = n_all ? malloc(n_all * sizeof *box) : NULL;
     char *keep = n_all ? calloc(n_all, 1) : NULL;
