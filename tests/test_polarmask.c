@@ -137,6 +137,7 @@ Test(polarmask, refine_samples_the_contour_points)
     for (int k = 0; k < R; k++)
         wv[k * C] = 1.0f;
     int64_t wshape[4] = {R, C, 1, 1};
+    size_t mark = pt_scope_begin();
     pt_no_grad_begin();
     pt_copy_(w, pt_from_data(wv, wshape, 4, PT_F32));
     pt_zero_(b);
@@ -169,7 +170,7 @@ Test(polarmask, refine_samples_the_contour_points)
     cr_expect_gt(checked, 80);
     cr_expect_lt(worst, 1e-3, "largest |offset - sampled value| %g", worst);
     free(feat);
-    pt_free(off);
+    pt_scope_end(mark);
     polarmask_free(&m);
     nn_store_free(s);
 }
