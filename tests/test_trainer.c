@@ -304,11 +304,31 @@ Test(trainer, resume_refuses_changed_model_and_other_model_type)
 {
     cr_assert_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=2"), 0, "%s",
                  output());
+    /* a changed config is refused, naming each changed key with both values; run-length keys
+     * (train.max_steps) are not listed */
     cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=4 "
-                        "--set model.width=8 --resume auto"),
+                        "--set model.width=8 --set optim.lr=0.5 --resume auto"),
                  1);
     char *out = read_text("out.txt");
+    cr_expect(strstr(out, "in 2 key(s)") && strstr(out, "model.width: ") &&
+                  strstr(out, "-> 8\n") && strstr(out, "optim.lr: ") && strstr(out, "-> 0.5") &&
+                  strstr(out, "--accept-config-change") && !strstr(out, "max_steps"),
+              "%s", out);
+    free(out);
+    /* accepted: the weights then do not fit the wider model */
+    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=4 "
+                        "--set model.width=8 --resume auto --accept-config-change"),
+                 1);
+    out = read_text("out.txt");
     cr_expect(strstr(out, "does not fit this model") && strstr(out, "features.0.weight"), "%s", out);
+    free(out);
+    /* a run-length change alone resumes, with a note listing it */
+    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=3 "
+                        "--set train.log_every=2 --resume auto"),
+                 0, "%s", output());
+    out = read_text("out.txt");
+    cr_expect(strstr(out, "resuming with 2 changed key(s)") && strstr(out, "train.max_steps: 2 -> 3"),
+              "%s", out);
     free(out);
 
     /* a checkpoint that claims another model type */

@@ -226,7 +226,7 @@ static int run(run_args *a, const char *config, char *err, size_t errlen)
     psession_result r;
     memset(&r, 0, sizeof r);
     if (!rc) {
-        trainer_opts o = {config, a->sets.v, a->sets.n, NULL};
+        trainer_opts o = {config, a->sets.v, a->sets.n, NULL, 0};
         rc = trainer_model_open(&o, a->weights, "portrait", &tm, err, errlen);
     }
     if (!rc && psession_run(trainer_model_self(tm), rgb, h, w, sensor, dh, dw, &r, err, errlen))

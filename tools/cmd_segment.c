@@ -126,7 +126,7 @@ static int run(const seg_args *a, const char *config, char *err, size_t errlen)
             return 1;
         }
     }
-    trainer_opts o = {config, a->sets.v, a->sets.n, NULL};
+    trainer_opts o = {config, a->sets.v, a->sets.n, NULL, 0};
     trainer_model *tm = NULL;
     int rc = trainer_model_open(&o, a->weights, "interactive", &tm, err, errlen);
     uint8_t *mask = calloc((size_t)h * (size_t)w, 1);

@@ -17,6 +17,7 @@ typedef struct {
     const char *sets[MAX_SETS];
     int n_sets;
     const char *resume, *weights;
+    int accept_config_change;
 } train_args;
 
 /* --set a=b (or --set=a=b), --resume X, --weights X, and one positional CONFIG. */
@@ -45,6 +46,8 @@ static int parse(int argc, char **argv, const char *cmd, int allow_resume, int a
                 return 1;
             }
             a->resume = v, i++;
+        } else if (allow_resume && !strcmp(s, "--accept-config-change")) {
+            a->accept_config_change = 1;
         } else if (allow_weights && !strcmp(s, "--weights")) {
             if (!v) {
                 fprintf(stderr, "pictor %s: --weights expects a file\n", cmd);
@@ -63,7 +66,9 @@ static int parse(int argc, char **argv, const char *cmd, int allow_resume, int a
     }
     if (!a->config) {
         fprintf(stderr, "usage: pictor %s CONFIG.yaml [--set key.path=value ...]%s\n", cmd,
-                allow_resume ? " [--resume auto|PATH]" : allow_weights ? " --weights FILE" : "");
+                allow_resume ? " [--resume auto|PATH [--accept-config-change]]"
+                : allow_weights ? " --weights FILE"
+                                : "");
         return 1;
     }
     if (allow_weights && !a->weights) {
@@ -121,7 +126,11 @@ int cmd_train(int argc, char **argv)
         free(rest);
         return 1;
     }
-    trainer_opts o = {a.config, a.sets, a.n_sets, a.resume};
+    if (a.accept_config_change && !a.resume) {
+        fprintf(stderr, "pictor train: --accept-config-change only goes with --resume\n");
+        return 1;
+    }
+    trainer_opts o = {a.config, a.sets, a.n_sets, a.resume, a.accept_config_change};
     int st = trainer_train(&o);
     free(rest);
     return st;
@@ -132,7 +141,7 @@ int cmd_eval(int argc, char **argv)
     train_args a;
     if (parse(argc, argv, "eval", 0, 1, &a))
         return 1;
-    trainer_opts o = {a.config, a.sets, a.n_sets, NULL};
+    trainer_opts o = {a.config, a.sets, a.n_sets, NULL, 0};
     return trainer_eval(&o, a.weights);
 }
 
@@ -181,7 +190,7 @@ int cmd_predict(int argc, char **argv)
     free(rest);
     if (bad)
         return 1;
-    trainer_opts o = {a.config, a.sets, a.n_sets, NULL};
+    trainer_opts o = {a.config, a.sets, a.n_sets, NULL, 0};
     return trainer_predict(&o, a.weights, out, (int)n);
 }
 

@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  train CONFIG.yaml [--set key.path=value ...] [--resume auto|PATH] [--nproc N]\n"
             "                          --nproc N: N data-parallel processes here (or torchrun)\n"
+            "                          --accept-config-change: resume although the config changed\n"
             "  eval CONFIG.yaml --weights FILE [--set ...]   prints one JSON line of metrics\n"
             "  predict CONFIG.yaml --weights FILE --out DIR [--n N] [--set ...]\n"
             "                          draw the predictions on the first N (16) val images\n"

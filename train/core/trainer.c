@@ -16,6 +16,7 @@
 
 #include "config/settings.h"
 #include "core/checkpoint.h"
+#include "core/config_diff.h"
 #include "core/ddp.h"
 #include "core/runlock.h"
 #include "core/evaluate.h"
@@ -24,6 +25,7 @@
 #include "core/session.h"
 #include "report/plot.h"
 #include "report/runlog.h"
+#include "fileio.h"
 
 /* sched.type converts to sched_kind by value */
 _Static_assert((int)SETTINGS_SCHED_CONSTANT == (int)SCHED_CONSTANT &&
@@ -205,22 +207,86 @@ static int run_eval_and_log(session *s, runlog *rl, pt_optim *o, ckpt_paths *ck,
     return EXIT_OK;
 }
 
+/* the resolved config as settings_emit writes it (malloc'ed, NUL-terminated), NULL if out of
+ * memory */
+static char *emit_resolved(const session *s, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    int bad = settings_emit(f, &s->cfg);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static int write_resolved_config(session *s)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.yaml", s->run_dir);
-    char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    char *buf = emit_resolved(s, &len);
+    if (!buf)
         return core_fail(EXIT_INTERNAL, "out of memory");
-    int bad = settings_emit(f, &s->cfg);
-    fclose(f);
-    pt_status st = bad ? PT_ERR : pt_write_file_atomic(path, buf, len);
+    pt_status st = pt_write_file_atomic(path, buf, len);
     free(buf);
     if (st != PT_OK)
         return core_fail(EXIT_USER, "cannot write %s: %s", path, pt_error());
     return EXIT_OK;
+}
+
+/* --resume: the config the checkpoint was trained with is the config.yaml of its run directory
+ * (.../RUN/checkpoints/X.ckpt), else of this run directory. Run-length keys may change; any other
+ * difference is refused, naming the keys, unless o->accept_config_change (config_diff.h). A run
+ * directory without config.yaml cannot be compared: a note, and the run goes on. */
+static int check_resume_config(const session *s, const trainer_opts *o, const char *ckpt_path)
+{
+    char old_path[4200];
+    const char *slash = strrchr(ckpt_path, '/');
+    int n = slash ? (int)(slash - ckpt_path) : 0;
+    if (n >= 12 && !strncmp(ckpt_path + n - 12, "/checkpoints", 12))
+        snprintf(old_path, sizeof old_path, "%.*s/config.yaml", n - 12, ckpt_path);
+    else if (n == 11 && !strncmp(ckpt_path, "checkpoints", 11))
+        snprintf(old_path, sizeof old_path, "config.yaml");
+    else
+        snprintf(old_path, sizeof old_path, "%s/config.yaml", s->run_dir);
+    void *old_text = NULL;
+    size_t old_len = 0, new_len = 0;
+    if (!core_file_exists(old_path) || pt_read_file(old_path, &old_text, &old_len) != PT_OK) {
+        fprintf(stderr, "pictor: note: no readable %s: cannot check that %s was trained with "
+                        "this config\n", old_path, ckpt_path);
+        return EXIT_OK;
+    }
+    char *new_text = emit_resolved(s, &new_len), err[256];
+    cfgdiff d;
+    if (!new_text || cfgdiff_compute(old_text, new_text, &d, err, sizeof err) != 0) {
+        free(old_text);
+        free(new_text);
+        return core_fail(EXIT_INTERNAL, "out of memory");
+    }
+    free(old_text);
+    free(new_text);
+    char list[4096];
+    int rc = EXIT_OK;
+    if (d.n_blocking && !o->accept_config_change) {
+        cfgdiff_format(&d, 1, 12, list, sizeof list);
+        rc = core_fail(EXIT_USER,
+                       "cannot resume from %s: the config differs from the one it was trained "
+                       "with (%s) in %d key(s):\n%s"
+                       "resume with the old values, train under a new run.name, or add "
+                       "--accept-config-change to continue with the new values",
+                       ckpt_path, old_path, d.n_blocking, list);
+    } else if (d.n && s->rank == 0) {
+        cfgdiff_format(&d, 0, 12, list, sizeof list);
+        fprintf(stderr, "pictor: note: resuming with %d changed key(s) (old -> new):\n%s", d.n,
+                list);
+    }
+    cfgdiff_free(&d);
+    return rc;
 }
 
 /* Data parallel: every rank starts at the same step and data position (the same checkpoint, or
@@ -306,16 +372,14 @@ int trainer_train(const trainer_opts *o)
         resume_path = o->resume;
     sampler_state start = {0, 0};
     if (resume_path) {
+        if ((rc = check_resume_config(&s, o, resume_path)) != EXIT_OK)
+            goto done;
         if (ckpt_load(resume_path, s.store, opt, s.drv->type, &ck.st) != PT_OK) {
             rc = core_fail(EXIT_USER, "cannot resume: %s", pt_error());
             goto done;
         }
         start.epoch = ck.st.data_epoch;
         start.batch = ck.st.data_batch;
-        if (strcmp(ck.st.config_hash, c->hash) != 0 && s.rank == 0)
-            fprintf(stderr, "pictor: note: the config changed since %s was written (hash %s, now "
-                            "%s); continuing with the new one\n",
-                    resume_path, ck.st.config_hash, c->hash);
         long removed = 0;
         if (s.rank == 0)
             runlog_truncate_after(s.run_dir, ck.st.step, &removed);

@@ -24,6 +24,7 @@ typedef struct {
     const char *const *overrides; /* "a.b=c" */
     int n_overrides;
     const char *resume;           /* NULL, "auto" (last.ckpt if there is one) or a path */
+    int accept_config_change;     /* resume even when keys other than run-length ones changed */
 } trainer_opts;
 
 int trainer_train(const trainer_opts *o);
