@@ -348,5 +348,18 @@ Test(gcn, area_labels_from_masks_and_csv)
     fclose(f);
     cr_assert_eq(area_labels_import_csv(csv, dir, out, &n, err, sizeof err), -1);
     cr_assert(strstr(err, "r.csv:4") && strstr(err, "ratio '1.7'"), "%s", err);
+    /* blank lines count in the line numbers; names leaving the images folder are refused */
+    const char *bad[][2] = {{"a.png,0.2\n\n\na.png,x\n", ":4: ratio 'x'"},
+                            {"a.png,0.2\n../a.png,0.1\n", ":2: file '../a.png'"},
+                            {"\nx/../../a.png,0.1\n", ":2: file 'x/../../a.png'"},
+                            {"/etc/passwd,0.1\n", ":1: file '/etc/passwd'"},
+                            {",0.1\n", ":1: file ''"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        f = fopen(csv, "w");
+        fputs(bad[i][0], f);
+        fclose(f);
+        cr_expect_eq(area_labels_import_csv(csv, dir, out, &n, err, sizeof err), -1, "%zu", i);
+        cr_expect(strstr(err, bad[i][1]) != NULL, "case %zu: %s", i, err);
+    }
     tst_rmtree(dir);
 }

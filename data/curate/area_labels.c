@@ -145,9 +145,10 @@ int area_labels_import_csv(const char *csv, const char *images_dir, const char *
     }
     int line = 0, rc = 0;
     int64_t n = 0;
-    for (char *save = NULL, *ln = strtok_r(text, "\n", &save); ln && !rc;
-         ln = strtok_r(NULL, "\n", &save)) {
-        line++;
+    for (char *ln = text, *next; ln && !rc; ln = next) {
+        line++; /* every line counts, blank ones too, so messages point at the right one */
+        if ((next = strchr(ln, '\n')))
+            *next++ = 0;
         char *l = trim(ln);
         if (!*l || (line == 1 && strncmp(l, "file", 4) == 0))
             continue;
@@ -160,6 +161,12 @@ int area_labels_import_csv(const char *csv, const char *images_dir, const char *
         if (c2)
             *c2 = 0;
         const char *file = trim(l), *rs = trim(c1 + 1), *es = c2 ? trim(c2 + 1) : "";
+        if (!*file || file[0] == '/' || !strcmp(file, "..") || !strncmp(file, "../", 3) ||
+            strstr(file, "/../") || (strlen(file) >= 3 && !strcmp(file + strlen(file) - 3, "/.."))) {
+            rc = err_fail(err, errlen, "%s:%d: file '%s' (expected a path inside the images "
+                          "folder: not empty, not absolute, no '..')", csv, line, file);
+            break;
+        }
         char *end;
         double ratio = strtod(rs, &end);
         if (!*rs || *end || !(ratio >= 0 && ratio <= 1)) {

@@ -10,10 +10,11 @@
  *   masks stay in out, for evaluation only. An item with neither a mask nor instance masks is an
  *   error naming it.
  * FROM A CSV (`pictor data import-ratios`): lines "file,ratio[,error]" (a first line starting
- *   with "file" is a header; blank lines skipped; error empty or absent = NaN, unknown). Each
- *   file (relative to images_dir) is stored as it is (JPEG/PNG bytes, checked to decode) with its
- *   ratio and error and its file name; no masks. Errors name the CSV line: a ratio outside
- *   [0, 1] or not a number, an error outside [0, 1], a missing or undecodable file.
+ *   with "file" is a header; blank lines skipped but counted in line numbers; error empty or
+ *   absent = NaN, unknown). Each file (relative to images_dir: an empty, absolute or '..' name
+ *   is refused) is stored as it is (JPEG/PNG bytes, checked to decode) with its ratio and error
+ *   and its file name; no masks. Errors name the CSV line: a ratio outside [0, 1] or not a
+ *   number, an error outside [0, 1], a bad file name, a missing or undecodable file.
  */
 #ifndef PICTOR_DATA_AREA_LABELS_H
 #define PICTOR_DATA_AREA_LABELS_H
