@@ -104,6 +104,31 @@ Test(augment, crop_offsets)
     sample_free(&s);
 }
 
+/* evaluation's centre crop: the middle window (offsets round down), no random draw, whatever
+ * the generator's state */
+Test(augment, centre_crop_takes_the_middle_window)
+{
+    uint8_t in[5 * 6];
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 6; j++)
+            in[i * 6 + j] = (uint8_t)(i * 10 + j);
+    aug_config c;
+    memset(&c, 0, sizeof c);
+    c.crop_h = c.crop_w = 3;
+    c.crop_center = 1;
+    for (uint64_t seed = 0; seed < 4; seed++) {
+        sample s = make(5, 6, 1, in);
+        prng r;
+        prng_seed(&r, seed);
+        prng before = r;
+        cr_assert_eq(aug_apply(&c, &s, &r, g_err, sizeof g_err), 0, "%s", g_err);
+        const uint8_t want[9] = {11, 12, 13, 21, 22, 23, 31, 32, 33}; /* rows 1-3, cols 1-3 */
+        expect_image(&s, 3, 3, want);
+        cr_expect_eq(memcmp(&r, &before, sizeof r), 0, "the centre crop draws nothing");
+        sample_free(&s);
+    }
+}
+
 Test(augment, resize_bilinear_image_nearest_mask)
 {
     const uint8_t in[2] = {0, 100};

@@ -556,6 +556,8 @@ static int random_crop(const aug_config *c, sample *s, prng *r, char *err, size_
         ch = ch < 1 ? 1 : ch > s->h ? s->h : ch;
         cw = cw < 1 ? 1 : cw > s->w ? s->w : cw;
     }
+    if (c->crop_h > 0 && c->crop_center)
+        return aug_crop(s, (s->h - ch) / 2, (s->w - cw) / 2, ch, cw, err, errlen);
     int y0 = (int)prng_below(r, (uint64_t)(s->h - ch + 1));
     int x0 = (int)prng_below(r, (uint64_t)(s->w - cw + 1));
     return aug_crop(s, y0, x0, ch, cw, err, errlen);

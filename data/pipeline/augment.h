@@ -97,6 +97,8 @@ typedef struct {
     float rot90_prob;        /* probability of rotating; then k uniform in {1, 2, 3} */
     float hflip_prob;        /* probability of a horizontal flip */
     int crop_h, crop_w;      /* fixed-size random crop (uniform offset), 0 = off */
+    int crop_center;         /* 1: the fixed-size crop takes the centre window, no draw
+                                (evaluation's CenterCrop; offsets round down) */
     float crop_scale_min;    /* else: random crop of an area fraction uniform in [min, max] of the */
     float crop_scale_max;    /*   image, same aspect ratio; max 0 = off; 0 < min <= max <= 1 */
     int resize_h, resize_w;  /* resize to this size (after the crop), 0 = off */

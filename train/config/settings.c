@@ -142,7 +142,7 @@ static const cfg_field augment_fields[] = {
     {.name = "resize", .type = CFG_INT, .offset = AUG(resize), .def = "0", .min = 0,
      .max = 16384, .doc = "resize to this side before cropping; 0 = no"},
     {.name = "crop", .type = CFG_INT, .offset = AUG(crop), .def = "0", .min = 0, .max = 16384,
-     .doc = "random square crop of this side; 0 = no"},
+     .doc = "random square crop of this side (evaluation: resize, then the centre crop); 0 = no"},
     {.name = "rot90", .type = CFG_BOOL, .offset = AUG(rot90), .def = "false",
      .doc = "random rotation by 0, 90, 180 or 270 degrees"},
     {.name = "hflip", .type = CFG_FLOAT, .offset = AUG(hflip), .def = "0", .min = 0, .max = 1,

@@ -306,7 +306,7 @@ int session_open(session *s, const trainer_opts *o, session_mode mode, char *err
  * before the random crop; without it the images are resized to data.image_size after the crop.
  * Evaluation gets only the resize to data.image_size. Both resizes stretch, or letterbox with
  * data.resize_mode (pipeline/dense_augment.h: aug_unletterbox_* maps predictions back). */
-static aug_config augment_of(const settings *c, int training)
+aug_config session_augment(const settings *c, int training)
 {
     aug_config a;
     memset(&a, 0, sizeof a);
@@ -315,8 +315,15 @@ static aug_config augment_of(const settings *c, int training)
     a.letterbox = c->data.resize_mode == SETTINGS_RESIZE_LETTERBOX;
     a.fill_image = (uint8_t)c->data.pad_value;
     a.fill_mask = (uint8_t)c->data.mask_pad_value;
-    if (!training)
+    if (!training) {
+        if (g->resize > 0 && g->crop > 0) {
+            a.resize_h = a.resize_w = (int)g->resize;
+            a.resize_first = 1;
+            a.crop_h = a.crop_w = (int)g->crop;
+            a.crop_center = 1;
+        }
         return a;
+    }
     if (g->resize > 0) {
         a.resize_h = a.resize_w = (int)g->resize;
         a.resize_first = 1;
@@ -383,7 +390,7 @@ int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
     lc.seed = (uint64_t)c->train.seed;
     if (training && s->world > 1) /* each rank its own augmentation stream */
         lc.seed ^= 0x9E3779B97F4A7C15ULL * (uint64_t)s->rank;
-    lc.augment = augment_of(c, training);
+    lc.augment = session_augment(c, training);
     lc.max_epochs = training ? 0 : 1;
     lc.collate = collate_for_loader;
     lc.collate_free = collate_free_for_loader;

@@ -56,8 +56,14 @@ typedef struct {
     loader *ld;
 } data_pipe;
 
+/* The augmentation of c's data section. Training: every configured op. Evaluation: no random
+ * op; resize to data.image_size (0 = as stored), or, when training resizes to augment.resize and
+ * then crops augment.crop, the same resize and the centre crop (torchvision's Resize +
+ * CenterCrop), so evaluation sees objects at the scale training did. */
+aug_config session_augment(const settings *c, int training);
+
 /* The loader over r: training (data.sampler, augmentation, endless epochs, from resume_at when
- * not NULL) or evaluation (sequential, one epoch, resize only). max_items > 0: only the first
+ * not NULL) or evaluation (sequential, one epoch, session_augment's geometry). max_items > 0: only the first
  * max_items items of r; keep_samples: batches also carry their samples. 0 or -1 (err). */
 int pipe_open(data_pipe *p, session *s, store_reader *r, int training,
               const sampler_state *resume_at, int64_t max_items, int keep_samples, char *err,
