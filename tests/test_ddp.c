@@ -32,42 +32,14 @@
 
 static char *g_dir;
 
-/* 8x8 grey images, two classes (bright left or right half) plus noise. */
-static void make_dataset(const char *path, int n, unsigned seed)
-{
-    store_options o = {0};
-    o.images = STORE_RAW;
-    o.channels = 1;
-    o.height = o.width = 8;
-    char err[512];
-    store_writer *w = store_create(path, &o, err, sizeof err);
-    cr_assert_not_null(w, "%s", err);
-    const char *names[2] = {"right", "left"};
-    cr_assert_eq(store_set_class_names(w, names, 2, err, sizeof err), 0, "%s", err);
-    srand(seed);
-    uint8_t px[64];
-    for (int i = 0; i < n; i++) {
-        int label = i % 2;
-        for (int k = 0; k < 64; k++)
-            px[k] = (uint8_t)((((k % 8) < 4) == (label == 1) ? 170 : 60) + rand() % 60);
-        sample s;
-        sample_init(&s);
-        s.h = s.w = 8;
-        s.c = 1;
-        s.image = px;
-        s.label = label;
-        cr_assert_eq(store_append(w, &s, err, sizeof err), 0, "%s", err);
-    }
-    cr_assert_eq(store_commit(w, err, sizeof err), 0, "%s", err);
-}
-
 static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    char p[4200];
+    char p[4200], err[512];
     snprintf(p, sizeof p, "%s/train.h5", g_dir);
-    make_dataset(p, 128, 1);
+    srand(1);
+    cr_assert_eq(tst_grey8_store(p, 128, tst_grey8_noisy, err, sizeof err), 0, "%s", err);
     snprintf(p, sizeof p, "%s/cfg.yaml", g_dir);
     FILE *f = fopen(p, "w");
     cr_assert_not_null(f);
@@ -164,32 +136,6 @@ static void run_two(const char *name, const char *extra)
     cr_assert_eq(sb, 0, "rank 1 of %s: status %d", name, sb);
 }
 
-static int pictor(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >'%s/out.txt' 2>&1", g_dir,
-             PICTOR_BINARY_DIR, args, g_dir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *read_text(const char *rel)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = calloc(1, (size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n)
-        b[0] = '\0';
-    fclose(f);
-    return b;
-}
-
 /* Largest |a - b| over the tensors of two weight files (same names required). */
 static double weights_diff(const char *run_a, const char *run_b)
 {
@@ -213,19 +159,20 @@ static double weights_diff(const char *run_a, const char *run_b)
 
 Test(ddp, two_ranks_match_one_process_at_double_batch)
 {
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=one --set train.batch_size=16"), 0);
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=one --set train.batch_size=16"),
+                 0);
     run_two("two", NULL);
     double d = weights_diff("one", "two");
     cr_expect_leq(d, 1e-5, "two ranks x 8 vs one process x 16: max |dw| = %g", d);
     /* the weights moved (the comparison is not trivially true) */
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=zero --set train.max_steps=1 "
-                        "--set optim.lr=1e-9"), 0);
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=zero --set train.max_steps=1 "
+                                   "--set optim.lr=1e-9"), 0);
     cr_expect_gt(weights_diff("one", "zero"), 1e-3);
     /* the same through the launcher; rank 0 alone prints the progress */
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=nproc --nproc 2"), 0);
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=nproc --nproc 2"), 0);
     d = weights_diff("one", "nproc");
     cr_expect_leq(d, 1e-5, "--nproc 2: max |dw| = %g", d);
-    char *out = read_text("out.txt");
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "x 2 ranks"), "%s", out);
     char *p = out;
     int done = 0;
@@ -245,7 +192,7 @@ static void kill_one(int victim)
     snprintf(metrics, sizeof metrics, "runs/k/metrics.jsonl");
     double t_end = now_s() + 60;
     for (;;) {
-        char *m = read_text(metrics);
+        char *m = tst_read(g_dir, metrics);
         int lines = 0;
         for (char *c = m; *c; c++)
             lines += *c == '\n';
@@ -268,7 +215,7 @@ static void kill_one(int victim)
     char name[64], needle[64];
     snprintf(name, sizeof name, "k.r%d.txt", survivor);
     snprintf(needle, sizeof needle, "lost rank %d", victim);
-    char *log = read_text(name);
+    char *log = tst_read(g_dir, name);
     cr_expect(strstr(log, needle), "rank %d's message does not name rank %d:\n%s", survivor,
               victim, log);
     free(log);
@@ -284,7 +231,7 @@ Test(ddp, resume_of_a_two_rank_run)
     run_two("full", NULL);
     run_two("part", "--set train.max_steps=3");
     run_two("part", "--resume auto");
-    char *log = read_text("part.r0.txt");
+    char *log = tst_read(g_dir, "part.r0.txt");
     cr_expect(strstr(log, "resumed from"), "%s", log);
     free(log);
     double d = weights_diff("full", "part");
@@ -298,7 +245,7 @@ Test(ddp, resume_of_a_two_rank_run)
     int sa = wait_for(a, 60), sb = wait_for(b, 60);
     cr_expect_eq(sa, 1);
     cr_expect_eq(sb, 1);
-    log = read_text("part.r0.txt");
+    log = tst_read(g_dir, "part.r0.txt");
     cr_expect(strstr(log, "the same checkpoint"), "%s", log);
     free(log);
 }
@@ -372,7 +319,7 @@ Test(ddp, agent_store_as_under_torchrun)
     snprintf(p, sizeof p, "%s/port", g_dir);
     for (int i = 0; i < 1500 && access(p, R_OK) != 0; i++)
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-    char *port = read_text("port");
+    char *port = tst_read(g_dir, "port");
     int ok = *port != '\0';
     if (ok) {
         setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
@@ -386,7 +333,8 @@ Test(ddp, agent_store_as_under_torchrun)
     kill(agent, SIGKILL);
     waitpid(agent, NULL, 0);
     cr_assert(ok, "the agent's store did not start");
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=one --set train.batch_size=16"), 0);
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=one --set train.batch_size=16"),
+                 0);
     double d = weights_diff("one", "agent");
     cr_expect_leq(d, 1e-5, "agent store: max |dw| = %g", d);
 }

@@ -19,7 +19,6 @@
 
 #include "fetch/fetch.h"
 #include "helpers.h"
-#include "store/store.h"
 
 static char *g_dir;
 static char g_cache[4200], g_base[128], g_sha[65];
@@ -249,32 +248,16 @@ Test(fetch, command_line)
     free(out);
 }
 
+/* Image i of a two-class grey set: flat, dark (class 0) or bright (class 1). */
+static void flat_pixels(int i, uint8_t px[64]) { memset(px, i % 2 ? 200 : 50, 64); }
+
 /* A training config whose data.train is a URL#sha256=: the file is fetched into PICTOR_CACHE and
  * trained on; a wrong hash stops the run with the key named. */
 Test(fetch, config_data_train_url)
 {
     char h5[4200], err[512];
     snprintf(h5, sizeof h5, "%s/train.h5", g_dir);
-    store_options so = {0};
-    so.images = STORE_RAW;
-    so.channels = 1;
-    so.height = so.width = 8;
-    store_writer *w = store_create(h5, &so, err, sizeof err);
-    cr_assert_not_null(w, "%s", err);
-    const char *names[2] = {"a", "b"};
-    cr_assert_eq(store_set_class_names(w, names, 2, err, sizeof err), 0, "%s", err);
-    uint8_t px[64];
-    for (int i = 0; i < 32; i++) {
-        memset(px, i % 2 ? 200 : 50, sizeof px);
-        sample smp;
-        sample_init(&smp);
-        smp.h = smp.w = 8;
-        smp.c = 1;
-        smp.image = px;
-        smp.label = i % 2;
-        cr_assert_eq(store_append(w, &smp, err, sizeof err), 0, "%s", err);
-    }
-    cr_assert_eq(store_commit(w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tst_grey8_store(h5, 32, flat_pixels, err, sizeof err), 0, "%s", err);
     char cmd[8192], sha[65];
     snprintf(cmd, sizeof cmd, "sha256sum '%s'", h5);
     FILE *f = popen(cmd, "r");

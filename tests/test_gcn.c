@@ -12,7 +12,6 @@
 #include "codec/image.h"
 #include "curate/area_labels.h"
 #include "helpers.h"
-#include "hostile.h"
 #include "models/gcn/gcn_graph.h"
 #include "models/gcn/gcn_weak.h"
 #include "store/store.h"
@@ -199,7 +198,7 @@ static void write_config(const char *dir, const char *train, const char *extra)
 
 static double last_metric(const char *dir, const char *jsonl, const char *key)
 {
-    char *t = hst_read(dir, jsonl);
+    char *t = tst_read(dir, jsonl);
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     double v = NAN;
@@ -221,7 +220,7 @@ Test(gcn, trains_from_ratios_beats_chance_and_ignores_masks, .timeout = 240)
     snprintf(p, sizeof p, "%s/val.h5", dir);
     cr_assert_eq(synth_tissue_write(p, 24, 48, 99, 0, 0, NULL, 0), 0);
     write_config(dir, "train.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=a"), 0, "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=a"), 0, "%s", tst_output(dir));
     double dice = last_metric(dir, "a/c/metrics.jsonl", "dice");
     /* chance baselines on the validation set: random pixels at the true coverage r have an
      * expected Dice of r; everything foreground has 2r / (1 + r) (the larger) */
@@ -235,23 +234,23 @@ Test(gcn, trains_from_ratios_beats_chance_and_ignores_masks, .timeout = 240)
     }
     cr_log_info("gcn e2e: dice %.4f, all-foreground baseline %.4f", dice, base);
     cr_assert(dice > base + 0.1, "dice %.3f after 120 steps from ratios, baseline %.3f (%s)", dice,
-              base, hst_output(dir));
+              base, tst_output(dir));
     /* the same run on masks inverted: the losses are identical (the trainer never reads them) */
     write_config(dir, "inv.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=b --set train.eval_every=0 --set train.max_steps=20 "
-                                 "--set data.val="), 0, "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=b --set train.eval_every=0 --set train.max_steps=20 "
+                                 "--set data.val="), 0, "%s", tst_output(dir));
     write_config(dir, "train.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=c --set train.eval_every=0 --set train.max_steps=20 "
-                                 "--set data.val="), 0, "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=c --set train.eval_every=0 --set train.max_steps=20 "
+                                 "--set data.val="), 0, "%s", tst_output(dir));
     double lb = last_metric(dir, "b/c/metrics.jsonl", "loss"),
            lc = last_metric(dir, "c/c/metrics.jsonl", "loss");
     cr_assert(isfinite(lb) && lb == lc, "losses %.9g (inverted masks) vs %.9g", lb, lc);
     /* eval and predict */
-    cr_assert_eq(hst_pictor(dir, "eval c.yaml --weights a/c/weights.safetensors"), 0, "%s",
-                 hst_output(dir));
-    cr_assert(hst_says(dir, "\"dice\"", "\"ratio_mae\"", NULL), "%s", hst_output(dir));
-    cr_assert_eq(hst_pictor(dir, "predict c.yaml --weights a/c/weights.safetensors --out pred --n 2"),
-                 0, "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "eval c.yaml --weights a/c/weights.safetensors"), 0, "%s",
+                 tst_output(dir));
+    cr_assert(tst_says(dir, "\"dice\"", "\"ratio_mae\"", NULL), "%s", tst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "predict c.yaml --weights a/c/weights.safetensors --out pred --n 2"),
+                 0, "%s", tst_output(dir));
     snprintf(p, sizeof p, "%s/pred/0.png", dir);
     FILE *f = fopen(p, "rb");
     cr_assert(f, "no %s", p);
@@ -269,27 +268,27 @@ Test(gcn, bad_inputs_are_clear_errors, .timeout = 120)
     snprintf(p, sizeof p, "%s/big.h5", dir);
     write_set(p, 8, 1.5, 0, 0);
     write_config(dir, "big.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=r"), 1, "%s", hst_output(dir));
-    cr_assert(hst_says(dir, "big.h5", "item 0", "area ratio 1.5 outside [0, 1]", NULL), "%s",
-              hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=r"), 1, "%s", tst_output(dir));
+    cr_assert(tst_says(dir, "big.h5", "item 0", "area ratio 1.5 outside [0, 1]", NULL), "%s",
+              tst_output(dir));
     snprintf(p, sizeof p, "%s/nan.h5", dir);
     write_set(p, 8, NAN, 0, 0);
     write_config(dir, "nan.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=r"), 1, "%s", hst_output(dir));
-    cr_assert(hst_says(dir, "nan.h5", "no area ratio", NULL), "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=r"), 1, "%s", tst_output(dir));
+    cr_assert(tst_says(dir, "nan.h5", "no area ratio", NULL), "%s", tst_output(dir));
     /* e > r: allowed (background only); one superpixel per image: no vertex labelled, the run
      * goes on with a zero loss */
     snprintf(p, sizeof p, "%s/loose.h5", dir);
     write_set(p, 8, 0.05, 0.2, 0);
     write_config(dir, "loose.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=l --set train.max_steps=3"), 0,
-                 "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=l --set train.max_steps=3"), 0,
+                 "%s", tst_output(dir));
     snprintf(p, sizeof p, "%s/ok.h5", dir);
     write_set(p, 8, 0.4, 0.0, 0);
     write_config(dir, "ok.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=o --set train.max_steps=3 "
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=o --set train.max_steps=3 "
                                  "--set model.superpixels=1 --set model.superpixels_jitter=0"),
-                 0, "%s", hst_output(dir));
+                 0, "%s", tst_output(dir));
     cr_assert_float_eq(last_metric(dir, "o/c/metrics.jsonl", "loss"), 0.0, 1e-12);
     /* no area annotation at all */
     store_options o = {.images = STORE_RAW, .channels = 3, .height = 48, .width = 48};
@@ -303,8 +302,8 @@ Test(gcn, bad_inputs_are_clear_errors, .timeout = 120)
     sample_free(&s);
     cr_assert_eq(store_commit(w, NULL, 0), 0);
     write_config(dir, "none.h5", "");
-    cr_assert_eq(hst_pictor(dir, "train c.yaml --set run.dir=n"), 1, "%s", hst_output(dir));
-    cr_assert(hst_says(dir, "no area ratios", "pictor data ratios", NULL), "%s", hst_output(dir));
+    cr_assert_eq(tst_pictor(dir, "train c.yaml --set run.dir=n"), 1, "%s", tst_output(dir));
+    cr_assert(tst_says(dir, "no area ratios", "pictor data ratios", NULL), "%s", tst_output(dir));
     tst_rmtree(dir);
 }
 

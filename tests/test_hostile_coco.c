@@ -9,9 +9,9 @@
  * its image, a missing image.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 
 #include "helpers.h"
-#include "hostile.h"
 
 static char *g_dir;
 
@@ -22,7 +22,7 @@ static void setup(void)
     snprintf(args, sizeof args, "images '%s/f'", g_dir);
     cr_assert_eq(tst_python("hostile_files.py", args), 0);
     /* images/a.png is 8 x 6 */
-    cr_assert_eq(hst_sh(g_dir, "mkdir -p images && cp f/good.png images/a.png"), 0);
+    cr_assert_eq(tst_sh(g_dir, "mkdir -p images && cp f/good.png images/a.png"), 0);
 }
 
 static void teardown(void) { tst_rmtree(g_dir); }
@@ -36,27 +36,27 @@ TestSuite(hostile_coco, .init = setup, .fini = teardown, .timeout = 120);
 /* Import json (text) written to c.json; the exit status. */
 static int import(const char *json)
 {
-    hst_write_text(g_dir, "c.json", json);
-    return hst_pictor(g_dir, "data import-coco --json c.json --images images --min-area 0 --out o.h5");
+    tst_write_text(g_dir, "c.json", json);
+    return tst_pictor(g_dir, "data import-coco --json c.json --images images --min-area 0 --out o.h5");
 }
 
 /* The import of json fails with exit 1, says every string given, and writes nothing. */
 static void refused(const char *json, const char *s1, const char *s2)
 {
     int rc = import(json);
-    cr_expect_eq(rc, 1, "exit %d for %s: %s", rc, json, hst_output(g_dir));
-    cr_expect(hst_says(g_dir, s1, s2, NULL), "expected '%s' and '%s' for %s, got: %s", s1, s2,
-              json, hst_output(g_dir));
-    cr_expect_not(hst_exists(g_dir, "o.h5"), "output left after a failed import of %s", json);
-    cr_expect_eq(hst_temp_files(g_dir), 0, "temp file left after %s", json);
+    cr_expect_eq(rc, 1, "exit %d for %s: %s", rc, json, tst_output(g_dir));
+    cr_expect(tst_says(g_dir, s1, s2, NULL), "expected '%s' and '%s' for %s, got: %s", s1, s2,
+              json, tst_output(g_dir));
+    cr_expect_not(tst_exists(g_dir, "o.h5"), "output left after a failed import of %s", json);
+    cr_expect_eq(tst_temp_files(g_dir), 0, "temp file left after %s", json);
 }
 
 Test(hostile_coco, the_good_file_imports)
 {
     cr_assert_eq(import("{" IMAGES ", " CATS ", \"annotations\": [{\"id\": 1, \"image_id\": 1, "
                         "\"category_id\": 5, \"segmentation\": " SQUARE "}]}"),
-                 0, "%s", hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "wrote o.h5: 1 items", NULL), "%s", hst_output(g_dir));
+                 0, "%s", tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "wrote o.h5: 1 items", NULL), "%s", tst_output(g_dir));
 }
 
 Test(hostile_coco, truncated_json_names_the_line_and_column)
@@ -82,7 +82,7 @@ Test(hostile_coco, wrong_types_name_the_key)
 
 Test(hostile_coco, a_file_name_outside_the_image_folder_is_refused)
 {
-    hst_sh(g_dir, "cp f/good.png secret.png");
+    tst_sh(g_dir, "cp f/good.png secret.png");
     refused("{\"images\": [{\"id\": 1, \"file_name\": \"../secret.png\"}], " CATS
             ", \"annotations\": []}", "c.json: image 1", "leaves the image folder");
     refused("{\"images\": [{\"id\": 1, \"file_name\": \"/etc/passwd\"}], " CATS
@@ -125,15 +125,15 @@ Test(hostile_coco, rle_with_wrong_counts_or_size)
 
 Test(hostile_coco, missing_and_bad_images_are_named)
 {
-    hst_sh(g_dir, "cp f/trunc.jpg images/t.jpg");
+    tst_sh(g_dir, "cp f/trunc.jpg images/t.jpg");
     cr_assert_eq(import("{\"images\": [{\"id\": 1, \"file_name\": \"a.png\"}, {\"id\": 2, "
                         "\"file_name\": \"gone.png\"}, {\"id\": 3, \"file_name\": \"t.jpg\"}], "
                         CATS ", \"annotations\": [" "{\"id\": 1, \"image_id\": 1, \"category_id\": "
                         "5, \"segmentation\": " SQUARE "}, {\"id\": 2, \"image_id\": 2, "
                         "\"category_id\": 5, \"segmentation\": " SQUARE "}, {\"id\": 3, "
                         "\"image_id\": 3, \"category_id\": 5, \"segmentation\": " SQUARE "}]}"),
-                 0, "%s", hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "wrote o.h5: 1 items", "gone.png (No such file or directory)",
-                       "t.jpg (truncated JPEG)", NULL), "%s", hst_output(g_dir));
-    cr_expect_eq(hst_temp_files(g_dir), 0);
+                 0, "%s", tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "wrote o.h5: 1 items", "gone.png (No such file or directory)",
+                       "t.jpg (truncated JPEG)", NULL), "%s", tst_output(g_dir));
+    cr_expect_eq(tst_temp_files(g_dir), 0);
 }

@@ -14,10 +14,12 @@
  *     shape than its image is skipped with both sizes in the reason.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "codec/image.h"
 #include "helpers.h"
-#include "hostile.h"
 #include "store/store.h"
 
 static char *g_dir;
@@ -37,7 +39,7 @@ TestSuite(hostile_images, .init = setup, .fini = teardown, .timeout = 120);
 /* root/images/<name> from f/<src>, and root/masks/<name without extension>.png from f/<mask> */
 static void pair(const char *root, const char *src, const char *stem, const char *mask)
 {
-    cr_assert_eq(hst_sh(g_dir, "mkdir -p %s/images %s/masks && cp f/%s %s/images/%s && "
+    cr_assert_eq(tst_sh(g_dir, "mkdir -p %s/images %s/masks && cp f/%s %s/images/%s && "
                                "n=%s && cp f/%s %s/masks/${n%%.*}.png", root, root, src, root,
                         stem, stem, mask, root), 0);
 }
@@ -51,9 +53,9 @@ Test(hostile_images, bad_images_are_skipped_with_their_reason)
     pair("r", "text.png", "e.png", "mask.png");
     pair("r", "huge.png", "f.png", "mask.png");
     pair("r", "huge.jpg", "g.jpg", "mask.png");
-    cr_assert_eq(hst_pictor(g_dir, "data import-masks r --out out.h5"), 0, "%s",
-                 hst_output(g_dir));
-    const char *out = hst_output(g_dir);
+    cr_assert_eq(tst_pictor(g_dir, "data import-masks r --out out.h5"), 0, "%s",
+                 tst_output(g_dir));
+    const char *out = tst_output(g_dir);
     cr_expect(strstr(out, "wrote out.h5: 1 items"), "%s", out);
     cr_expect(strstr(out, "skipped 6 of 7"), "%s", out);
     cr_expect(strstr(out, "b.png (empty file)"), "%s", out);
@@ -71,19 +73,19 @@ Test(hostile_images, nothing_importable_is_exit_1_naming_the_files_and_writes_no
     pair("r", "zero.jpg", "a.jpg", "mask.png");
     pair("r", "trunc.png", "b.png", "mask.png");
     pair("r", "huge.png", "c.png", "mask.png");
-    hst_write_text(g_dir, "out.h5", "an older file that must stay as it was");
-    cr_assert_eq(hst_pictor(g_dir, "data import-masks r --out out.h5"), 1, "%s",
-                 hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "out.h5: no item could be imported (3 skipped", "a.jpg (empty file)",
-                       "b.png (truncated PNG)", "nothing written", NULL), "%s", hst_output(g_dir));
-    char *old = hst_read(g_dir, "out.h5");
+    tst_write_text(g_dir, "out.h5", "an older file that must stay as it was");
+    cr_assert_eq(tst_pictor(g_dir, "data import-masks r --out out.h5"), 1, "%s",
+                 tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "out.h5: no item could be imported (3 skipped", "a.jpg (empty file)",
+                       "b.png (truncated PNG)", "nothing written", NULL), "%s", tst_output(g_dir));
+    char *old = tst_read(g_dir, "out.h5");
     cr_expect_str_eq(old, "an older file that must stay as it was");
     free(old);
-    cr_expect_eq(hst_temp_files(g_dir), 0);
+    cr_expect_eq(tst_temp_files(g_dir), 0);
     /* and into a fresh name: no file at all */
-    cr_assert_eq(hst_pictor(g_dir, "data import-masks r --out new.h5"), 1);
-    cr_expect_not(hst_exists(g_dir, "new.h5"));
-    cr_expect_eq(hst_temp_files(g_dir), 0);
+    cr_assert_eq(tst_pictor(g_dir, "data import-masks r --out new.h5"), 1);
+    cr_expect_not(tst_exists(g_dir, "new.h5"));
+    cr_expect_eq(tst_temp_files(g_dir), 0);
 }
 
 /* The decoded RGB pixels of item i of path. */
@@ -106,10 +108,10 @@ Test(hostile_images, odd_png_kinds_are_converted_to_8_bit_rgb)
 {
     static const char *kinds[] = {"bit1", "g16", "ga", "good", "pal"}; /* sorted: item order */
     for (int k = 0; k < 5; k++)
-        cr_assert_eq(hst_sh(g_dir, "mkdir -p folder/x && cp f/%s.png folder/x/", kinds[k]), 0);
-    cr_assert_eq(hst_pictor(g_dir, "data import-folder folder --out odd.h5"), 0, "%s",
-                 hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "wrote odd.h5: 5 items", NULL), "%s", hst_output(g_dir));
+        cr_assert_eq(tst_sh(g_dir, "mkdir -p folder/x && cp f/%s.png folder/x/", kinds[k]), 0);
+    cr_assert_eq(tst_pictor(g_dir, "data import-folder folder --out odd.h5"), 0, "%s",
+                 tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "wrote odd.h5: 5 items", NULL), "%s", tst_output(g_dir));
     char path[4200];
     snprintf(path, sizeof path, "%s/odd.h5", g_dir);
     for (int k = 0; k < 5; k++) {
@@ -117,7 +119,7 @@ Test(hostile_images, odd_png_kinds_are_converted_to_8_bit_rgb)
         uint8_t *px = item_rgb(path, k, &h, &w);
         char name[64];
         snprintf(name, sizeof name, "f/%s.rgb", kinds[k]);
-        char *want = hst_read(g_dir, name);
+        char *want = tst_read(g_dir, name);
         cr_assert_eq(h * w, 48, "%s: %dx%d", kinds[k], w, h);
         int bad = 0;
         for (int i = 0; i < h * w * 3; i++)
@@ -134,14 +136,14 @@ Test(hostile_images, mask_values_follow_the_rule_and_other_shapes_are_refused)
     pair("r", "good.png", "a.png", "mask_values.png");
     pair("r", "good.png", "b.png", "mask_rgb.png");
     pair("r", "good.png", "c.png", "mask_square.png");
-    cr_assert_eq(hst_pictor(g_dir, "data import-masks r --out m.h5"), 0, "%s", hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "wrote m.h5: 2 items", "c.png (mask is 5x5, image 8x6)", NULL),
-              "%s", hst_output(g_dir));
+    cr_assert_eq(tst_pictor(g_dir, "data import-masks r --out m.h5"), 0, "%s", tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "wrote m.h5: 2 items", "c.png (mask is 5x5, image 8x6)", NULL),
+              "%s", tst_output(g_dir));
     char path[4200], err[512];
     snprintf(path, sizeof path, "%s/m.h5", g_dir);
     store_reader *r = store_open(path, err, sizeof err);
     cr_assert_not_null(r, "%s", err);
-    char *want = hst_read(g_dir, "f/mask_values.bin");
+    char *want = tst_read(g_dir, "f/mask_values.bin");
     for (int64_t i = 0; i < 2; i++) {
         sample s;
         sample_init(&s);

@@ -17,50 +17,26 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/checkpoint.h"
 #include "helpers.h"
-#include "hostile.h"
-#include "store/store.h"
 
 static char *g_dir;
-
-static void make_dataset(const char *path, int n)
-{
-    store_options o = {0};
-    o.images = STORE_RAW;
-    o.channels = 1;
-    o.height = o.width = 8;
-    char err[512];
-    store_writer *w = store_create(path, &o, err, sizeof err);
-    cr_assert_not_null(w, "%s", err);
-    const char *names[2] = {"right", "left"};
-    cr_assert_eq(store_set_class_names(w, names, 2, err, sizeof err), 0, "%s", err);
-    uint8_t px[64];
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < 64; k++)
-            px[k] = (uint8_t)(((k % 8 < 4) == (i % 2) ? 180 : 60) + (i * 7 + k) % 50);
-        sample s;
-        sample_init(&s);
-        s.h = s.w = 8;
-        s.c = 1;
-        s.image = px;
-        s.label = i % 2;
-        cr_assert_eq(store_append(w, &s, err, sizeof err), 0, "%s", err);
-    }
-    cr_assert_eq(store_commit(w, err, sizeof err), 0, "%s", err);
-}
 
 /* cfg.yaml: a checkpoint after every step, no evaluation, runs under g_dir/runs. */
 static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    char p[4200];
+    char p[4200], err[512];
     snprintf(p, sizeof p, "%s/train.h5", g_dir);
-    make_dataset(p, 64);
+    cr_assert_eq(tst_grey8_store(p, 64, tst_grey8_halves, err, sizeof err), 0, "%s", err);
     char cfg[2048];
     snprintf(cfg, sizeof cfg,
              "run: {dir: %s/runs, name: t}\n"
@@ -70,12 +46,12 @@ static void setup(void)
              "        checkpoint_every: 1, seed: 1}\n"
              "optim: {type: adam, lr: 0.01}\n",
              g_dir, g_dir);
-    hst_write_text(g_dir, "cfg.yaml", cfg);
+    tst_write_text(g_dir, "cfg.yaml", cfg);
 }
 
 static void teardown(void)
 {
-    hst_sh(g_dir, "umount ro 2>/dev/null; umount full 2>/dev/null; chmod -R u+w . 2>/dev/null; "
+    tst_sh(g_dir, "umount ro 2>/dev/null; umount full 2>/dev/null; chmod -R u+w . 2>/dev/null; "
                   "true");
     tst_rmtree(g_dir);
 }
@@ -134,11 +110,11 @@ Test(hostile_runs, kill_9_during_checkpoint_writes_then_resume_from_a_valid_chec
          * first kill, once a checkpoint exists, so that every run makes progress), then kill */
         double t0 = now_s();
         int seen = 0;
-        while (!(seen = temp_in(ckdir, pid) && (k == 0 || hst_exists(ckdir, "last.ckpt"))) &&
+        while (!(seen = temp_in(ckdir, pid) && (k == 0 || tst_exists(ckdir, "last.ckpt"))) &&
                now_s() - t0 < 120) {
             int st;
             cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "the training ended early: %s",
-                         hst_read(g_dir, "kill.log"));
+                         tst_read(g_dir, "kill.log"));
         }
         if (k > 0) { /* let it train a while (0.1 to 0.5 s), then catch its next write */
             nanosleep(&(struct timespec){0, 100000000L * (1 + (k * 3) % 5)}, NULL);
@@ -154,7 +130,7 @@ Test(hostile_runs, kill_9_during_checkpoint_writes_then_resume_from_a_valid_chec
         /* last.ckpt is whole (the first kill may come before the first checkpoint) */
         ckpt_state cs;
         memset(&cs, 0, sizeof cs);
-        if (k > 0 || hst_exists(ckdir, "last.ckpt")) {
+        if (k > 0 || tst_exists(ckdir, "last.ckpt")) {
             pt_dict *w = ckpt_read_weights(last, &cs);
             cr_assert_not_null(w, "kill %d left a bad last.ckpt: %s", k + 1, pt_error());
             pt_dict_free(w);
@@ -172,13 +148,13 @@ Test(hostile_runs, kill_9_during_checkpoint_writes_then_resume_from_a_valid_chec
      * before it, so only the last kill's temp file (if it was mid-write) can be left now */
     char runs0[4200];
     snprintf(runs0, sizeof runs0, "%s/runs", g_dir);
-    int left = hst_temp_files(runs0);
+    int left = tst_temp_files(runs0);
     int target = (int)prev_step + 3;
-    cr_assert_eq(hst_pictor(g_dir, "train cfg.yaml --resume auto --set train.max_steps=%d",
-                            target), 0, "%s", hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "resumed from", NULL), "%s", hst_output(g_dir));
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --resume auto --set train.max_steps=%d",
+                            target), 0, "%s", tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "resumed from", NULL), "%s", tst_output(g_dir));
     if (left)
-        cr_expect(hst_says(g_dir, "unfinished temp file", NULL), "%s", hst_output(g_dir));
+        cr_expect(tst_says(g_dir, "unfinished temp file", NULL), "%s", tst_output(g_dir));
     ckpt_state cs;
     pt_dict *w = ckpt_read_weights(last, &cs);
     cr_assert_not_null(w, "%s", pt_error());
@@ -186,7 +162,7 @@ Test(hostile_runs, kill_9_during_checkpoint_writes_then_resume_from_a_valid_chec
     cr_expect_eq(cs.step, target);
     char runs[4200];
     snprintf(runs, sizeof runs, "%s/runs", g_dir);
-    cr_expect_eq(hst_temp_files(runs), 0, "temp files of the killed runs are left");
+    cr_expect_eq(tst_temp_files(runs), 0, "temp files of the killed runs are left");
 }
 
 Test(hostile_runs, a_second_training_on_the_same_run_directory_is_refused)
@@ -197,32 +173,32 @@ Test(hostile_runs, a_second_training_on_the_same_run_directory_is_refused)
     snprintf(want, sizeof want, "%ld\n", (long)first);
     double t0 = now_s();
     for (;;) {
-        char *lock = hst_read(g_dir, "runs/t/train.lock");
+        char *lock = tst_read(g_dir, "runs/t/train.lock");
         int held = strcmp(lock, want) == 0;
         free(lock);
         if (held)
             break;
         int st;
-        cr_assert_eq(waitpid(first, &st, WNOHANG), 0, "%s", hst_read(g_dir, "first.log"));
+        cr_assert_eq(waitpid(first, &st, WNOHANG), 0, "%s", tst_read(g_dir, "first.log"));
         cr_assert_lt(now_s() - t0, 120, "the first training never took the lock");
         nanosleep(&(struct timespec){0, 20000000}, NULL);
     }
     double t1 = now_s();
-    int rc = hst_pictor(g_dir, "train cfg.yaml --set train.max_steps=5");
+    int rc = tst_pictor(g_dir, "train cfg.yaml --set train.max_steps=5");
     double took = now_s() - t1;
     kill(first, SIGTERM);
     int st;
     waitpid(first, &st, 0);
-    cr_expect_eq(rc, 1, "%s", hst_output(g_dir));
+    cr_expect_eq(rc, 1, "%s", tst_output(g_dir));
     char pid[32];
     snprintf(pid, sizeof pid, "pid %ld", (long)first);
-    cr_expect(hst_says(g_dir, "is in use by another training", pid, "runs/t/train.lock", NULL),
-              "%s", hst_output(g_dir));
+    cr_expect(tst_says(g_dir, "is in use by another training", pid, "runs/t/train.lock", NULL),
+              "%s", tst_output(g_dir));
     cr_expect_lt(took, 30, "the refusal took %.1f s", took);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 130, "first: status %d", st);
     /* the first one's SIGTERM checkpoint is intact and the directory is free again */
-    cr_expect_eq(hst_pictor(g_dir, "train cfg.yaml --resume auto --set train.max_steps=1"), 0,
-                 "%s", hst_output(g_dir));
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --resume auto --set train.max_steps=1"), 0,
+                 "%s", tst_output(g_dir));
 }
 
 /* Mount a tmpfs (options opts) on g_dir/name; 0 when done, -1 when not permitted. */
@@ -230,7 +206,7 @@ static int mount_tmpfs(const char *name, const char *opts)
 {
     if (geteuid() != 0)
         return -1;
-    return hst_sh(g_dir, "mkdir -p %s && mount -t tmpfs -o %s tmpfs %s 2>/dev/null", name, opts,
+    return tst_sh(g_dir, "mkdir -p %s && mount -t tmpfs -o %s tmpfs %s 2>/dev/null", name, opts,
                   name) == 0 ? 0 : -1;
 }
 
@@ -240,14 +216,14 @@ Test(hostile_runs, a_read_only_run_directory_is_an_error_naming_it)
     if (mount_tmpfs("ro", "ro,size=64k") != 0) {
         /* not root (or no mount): a folder without write permission does the same */
         how = "folder without write permission";
-        cr_assert_eq(hst_sh(g_dir, "mkdir -p ro && chmod 0555 ro"), 0);
+        cr_assert_eq(tst_sh(g_dir, "mkdir -p ro && chmod 0555 ro"), 0);
         if (geteuid() == 0)
             cr_skip_test("root may write anywhere and may not mount here");
     }
     cr_log_info("run directory on a %s", how);
-    cr_assert_eq(hst_pictor(g_dir, "train cfg.yaml --set run.dir=%s/ro", g_dir), 1, "%s",
-                 hst_output(g_dir));
-    const char *out = hst_output(g_dir);
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.dir=%s/ro", g_dir), 1, "%s",
+                 tst_output(g_dir));
+    const char *out = tst_output(g_dir);
     cr_expect(strstr(out, "/ro/t") && (strstr(out, "Read-only file system") ||
                                        strstr(out, "Permission denied")), "%s", out);
     cr_expect_eq(strstr(out, "Segmentation") || strstr(out, "terminate"), 0, "%s", out);
@@ -258,17 +234,17 @@ Test(hostile_runs, a_full_disk_is_an_error_naming_the_file_and_loses_no_checkpoi
     if (mount_tmpfs("full", "size=160k") != 0)
         cr_skip_test("mounting a small tmpfs is not permitted here (the trainer suite's "
                      "full_disk test covers the case with ulimit -f)");
-    int rc = hst_pictor(g_dir, "train cfg.yaml --set run.dir=%s/full --set train.max_steps=400",
+    int rc = tst_pictor(g_dir, "train cfg.yaml --set run.dir=%s/full --set train.max_steps=400",
                         g_dir);
-    const char *out = hst_output(g_dir);
+    const char *out = tst_output(g_dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_expect(strstr(out, "No space left on device") && strstr(out, "/full/t/"), "%s", out);
     const char *line = strstr(out, "pictor: cannot write");
     cr_log_info("full disk: %.*s", line ? (int)strcspn(line, "\n") : 0, line ? line : "");
     char full[4200];
     snprintf(full, sizeof full, "%s/full", g_dir);
-    cr_expect_eq(hst_temp_files(full), 0, "a temp file was left on the full disk");
-    if (hst_exists(g_dir, "full/t/checkpoints/last.ckpt")) {
+    cr_expect_eq(tst_temp_files(full), 0, "a temp file was left on the full disk");
+    if (tst_exists(g_dir, "full/t/checkpoints/last.ckpt")) {
         char last[4300];
         snprintf(last, sizeof last, "%s/full/t/checkpoints/last.ckpt", g_dir);
         ckpt_state cs;

@@ -6,9 +6,9 @@
  * naming the file and what is wrong; none crashes.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 
 #include "helpers.h"
-#include "hostile.h"
 
 static char *g_dir;
 
@@ -26,10 +26,10 @@ TestSuite(hostile_stores, .init = setup, .fini = teardown, .timeout = 120);
 
 static void refused(const char *file, const char *what)
 {
-    int rc = hst_pictor(g_dir, "data info %s", file);
-    cr_expect_eq(rc, 1, "%s: exit %d: %s", file, rc, hst_output(g_dir));
-    cr_expect(hst_says(g_dir, file, what, NULL), "%s: expected '%s': %s", file, what,
-              hst_output(g_dir));
+    int rc = tst_pictor(g_dir, "data info %s", file);
+    cr_expect_eq(rc, 1, "%s: exit %d: %s", file, rc, tst_output(g_dir));
+    cr_expect(tst_says(g_dir, file, what, NULL), "%s: expected '%s': %s", file, what,
+              tst_output(g_dir));
 }
 
 Test(hostile_stores, data_info_names_the_file_and_the_defect)
@@ -40,12 +40,12 @@ Test(hostile_stores, data_info_names_the_file_and_the_defect)
     refused("zero.h5", "not an HDF5 file");
     refused("missing.h5", "No such file");
     /* a store pictor wrote, cut in half */
-    cr_assert_eq(hst_pictor(g_dir, "data synth shapes --n 4 --size 32 --out s.h5"), 0, "%s",
-                 hst_output(g_dir));
-    cr_assert_eq(hst_sh(g_dir, "head -c $(( $(stat -c %%s s.h5) / 2 )) s.h5 > half.h5"), 0);
-    int rc = hst_pictor(g_dir, "data info half.h5");
-    cr_expect_eq(rc, 1, "half.h5: exit %d: %s", rc, hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "half.h5", NULL), "%s", hst_output(g_dir));
+    cr_assert_eq(tst_pictor(g_dir, "data synth shapes --n 4 --size 32 --out s.h5"), 0, "%s",
+                 tst_output(g_dir));
+    cr_assert_eq(tst_sh(g_dir, "head -c $(( $(stat -c %%s s.h5) / 2 )) s.h5 > half.h5"), 0);
+    int rc = tst_pictor(g_dir, "data info half.h5");
+    cr_expect_eq(rc, 1, "half.h5: exit %d: %s", rc, tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "half.h5", NULL), "%s", tst_output(g_dir));
 }
 
 Test(hostile_stores, training_on_a_foreign_file_is_exit_1)
@@ -56,7 +56,7 @@ Test(hostile_stores, training_on_a_foreign_file_is_exit_1)
              "model: {type: classifier, width: 4, hidden: 16}\n"
              "data: {train: %s/plain.h5, val: ''}\n"
              "train: {max_steps: 2, batch_size: 2, threads: 1}\n", g_dir, g_dir);
-    hst_write_text(g_dir, "cfg.yaml", cfg);
-    cr_expect_eq(hst_pictor(g_dir, "train cfg.yaml"), 1, "%s", hst_output(g_dir));
-    cr_expect(hst_says(g_dir, "plain.h5", "not a pictor dataset", NULL), "%s", hst_output(g_dir));
+    tst_write_text(g_dir, "cfg.yaml", cfg);
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml"), 1, "%s", tst_output(g_dir));
+    cr_expect(tst_says(g_dir, "plain.h5", "not a pictor dataset", NULL), "%s", tst_output(g_dir));
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "codec/image.h"
@@ -196,48 +195,17 @@ static void bin_setup(void)
 
 static void bin_teardown(void) { tst_rmtree(g_dir); }
 
-static int run(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR,
-             args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static const char *text(const char *rel)
-{
-    static char buf[1 << 18];
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    return buf;
-}
-
-static void write_file(const char *rel, const char *body)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "w");
-    cr_assert_not_null(f);
-    fputs(body, f);
-    fclose(f);
-}
-
 /* A small interactive config on synthetic shapes (foreground), 64 x 64. */
 static void write_small_config(void)
 {
-    write_file("ia.yaml", "model: {type: interactive, backbone: resnet18, ps_grid: 3,\n"
-                          "        decoder_width: 16, anchor_sizes: [16, 32, 64]}\n"
-                          "noc: {max_taps: 4}\n"
-                          "data: {train: s.h5, val: s.h5, image_size: 64}\n"
-                          "train: {max_steps: 2, batch_size: 2, log_every: 1, eval_every: 2,\n"
-                          "        threads: 1, best_metric: noc90_rect, best_mode: min}\n"
-                          "optim: {type: adam, lr: 0.001}\n");
+    tst_write_text(g_dir, "ia.yaml",
+                   "model: {type: interactive, backbone: resnet18, ps_grid: 3,\n"
+                   "        decoder_width: 16, anchor_sizes: [16, 32, 64]}\n"
+                   "noc: {max_taps: 4}\n"
+                   "data: {train: s.h5, val: s.h5, image_size: 64}\n"
+                   "train: {max_steps: 2, batch_size: 2, log_every: 1, eval_every: 2,\n"
+                   "        threads: 1, best_metric: noc90_rect, best_mode: min}\n"
+                   "optim: {type: adam, lr: 0.001}\n");
 }
 
 static double metric(const char *json, const char *name)
@@ -255,17 +223,19 @@ TestSuite(interactive, .init = bin_setup, .fini = bin_teardown, .timeout = 900);
  * file; and the bad inputs a user meets, each a clear error and exit 1. */
 Test(interactive, train_eval_segment_end_to_end)
 {
-    cr_assert_eq(run("data synth shapes --n 3 --size 64 --seed 5 --foreground --out s.h5"), 0,
-                 "%s", text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir, "data synth shapes --n 3 --size 64 --seed 5 --foreground --out s.h5"), 0,
+        "%s", tst_text(g_dir, "out.txt"));
     write_small_config();
-    cr_assert_eq(run("train ia.yaml --set run.name=r"), 0, "%s", text("out.txt"));
-    const char *m = text("runs/r/metrics.jsonl");
+    cr_assert_eq(tst_pictor(g_dir, "train ia.yaml --set run.name=r"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/r/metrics.jsonl");
     cr_expect(strstr(m, "\"loss/rpn_obj\"") && strstr(m, "\"loss/rpn_box\"") &&
                   strstr(m, "\"loss/mask\""),
               "%s", m);
-    cr_assert_eq(run("eval ia.yaml --weights runs/r/weights.safetensors"), 0, "%s",
-                 text("out.txt"));
-    const char *j = text("out.txt");
+    cr_assert_eq(tst_pictor(g_dir, "eval ia.yaml --weights runs/r/weights.safetensors"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    const char *j = tst_text(g_dir, "out.txt");
     for (int k = 0; k < 2; k++) {
         const char *tag = k ? "rect" : "taps";
         char name[64];
@@ -279,8 +249,9 @@ Test(interactive, train_eval_segment_end_to_end)
     cr_expect_eq(metric(j, "objects"), 3);
     cr_expect_gt(metric(j, "tap_ms"), 0);
     /* pictor predict: one grid per object, 2 protocol rows x 3 tap columns of 240 px tiles */
-    cr_assert_eq(run("predict ia.yaml --weights runs/r/weights.safetensors --out pred --n 2"), 0,
-                 "%s", text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir, "predict ia.yaml --weights runs/r/weights.safetensors --out pred --n 2"),
+        0, "%s", tst_text(g_dir, "out.txt"));
     for (int k = 0; k < 3; k++) {
         uint8_t *pic = NULL, *bytes = NULL;
         size_t nb = 0;
@@ -303,10 +274,13 @@ Test(interactive, train_eval_segment_end_to_end)
     char err[256], path[4200];
     snprintf(path, sizeof path, "%s/photo.png", g_dir);
     cr_assert_eq(image_write_png(path, img, 48, 64, 3, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(run("segment ia.yaml --weights runs/r/weights.safetensors --image photo.png "
-                     "--box 10,8,30,20 --tap +20,15 --tap -2,2 --out mask.png --cutout cut.png"),
-                 0, "%s", text("out.txt"));
-    cr_expect(strstr(text("out.txt"), "tap 2 (-2,2): part 2"), "%s", text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "segment ia.yaml --weights runs/r/weights.safetensors --image photo.png "
+                   "--box 10,8,30,20 --tap +20,15 --tap -2,2 --out mask.png --cutout cut.png"),
+        0, "%s", tst_text(g_dir, "out.txt"));
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "tap 2 (-2,2): part 2"), "%s",
+              tst_text(g_dir, "out.txt"));
     uint8_t *px = NULL, *file = NULL;
     size_t len = 0;
     int h = 0, w = 0, c = 0;
@@ -337,29 +311,33 @@ Test(interactive, train_eval_segment_end_to_end)
         char args[1024];
         snprintf(args, sizeof args, "segment ia.yaml --weights runs/r/weights.safetensors %s",
                  bad[i].args);
-        cr_expect_eq(run(args), 1, "%s", args);
-        cr_expect(strstr(text("out.txt"), bad[i].says), "%s: %s", args, text("out.txt"));
+        cr_expect_eq(tst_pictor(g_dir, "%s", args), 1, "%s", args);
+        cr_expect(strstr(tst_text(g_dir, "out.txt"), bad[i].says), "%s: %s", args,
+                  tst_text(g_dir, "out.txt"));
     }
     /* another model type's config */
-    write_file("other.yaml", "model: {type: classifier}\ndata: {train: s.h5}\n");
-    cr_expect_eq(run("segment other.yaml --weights runs/r/weights.safetensors --image photo.png "
-                     "--tap +5,5 --out m.png"),
-                 1);
-    cr_expect(strstr(text("out.txt"), "this command runs interactive models"), "%s",
-              text("out.txt"));
+    tst_write_text(g_dir, "other.yaml", "model: {type: classifier}\ndata: {train: s.h5}\n");
+    cr_expect_eq(
+        tst_pictor(g_dir,
+                   "segment other.yaml --weights runs/r/weights.safetensors --image photo.png "
+                   "--tap +5,5 --out m.png"),
+        1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "this command runs interactive models"), "%s",
+              tst_text(g_dir, "out.txt"));
 }
 
 /* An image without an object is refused with its dataset index. */
 Test(interactive, image_without_object_is_an_error)
 {
-    cr_assert_eq(run("data import-idx --split test --limit 4 --out c.h5"), 0, "%s",
-                 text("out.txt"));
-    write_file("c.yaml", "model: {type: interactive}\ndata: {train: c.h5, image_size: 32}\n"
-                         "train: {max_steps: 1, batch_size: 2, threads: 1}\n");
-    cr_expect_eq(run("train c.yaml --set run.name=c"), 1);
-    cr_expect(strstr(text("out.txt"), "expected RGB") ||
-                  strstr(text("out.txt"), "neither a mask nor instances"),
-              "%s", text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "data import-idx --split test --limit 4 --out c.h5"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    tst_write_text(g_dir, "c.yaml",
+                   "model: {type: interactive}\ndata: {train: c.h5, image_size: 32}\n"
+                   "train: {max_steps: 1, batch_size: 2, threads: 1}\n");
+    cr_expect_eq(tst_pictor(g_dir, "train c.yaml --set run.name=c"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "expected RGB") ||
+                  strstr(tst_text(g_dir, "out.txt"), "neither a mask nor instances"),
+              "%s", tst_text(g_dir, "out.txt"));
 }
 
 /* A few hundred steps on four scenes: the first tap's mask must get much better than at the
@@ -369,14 +347,17 @@ Test(interactive, learns_four_scenes)
 #ifdef PICTOR_SANITIZED
     cr_skip_test("sanitizer build: the training steps take too long there");
 #endif
-    cr_assert_eq(run("data synth shapes --n 4 --size 64 --seed 3 --foreground --out s.h5"), 0,
-                 "%s", text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir, "data synth shapes --n 4 --size 64 --seed 3 --foreground --out s.h5"), 0,
+        "%s", tst_text(g_dir, "out.txt"));
     write_small_config();
-    cr_assert_eq(run("train ia.yaml --set run.name=fit --set train.max_steps=120 "
-                     "--set train.eval_every=120 --set train.log_every=40 --set optim.lr=0.003 "
-                     "--set model.max_extra_taps=1 --set train.threads=2"),
-                 0, "%s", text("out.txt"));
-    const char *m = text("runs/fit/metrics.jsonl");
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "train ia.yaml --set run.name=fit --set train.max_steps=120 "
+                   "--set train.eval_every=120 --set train.log_every=40 --set optim.lr=0.003 "
+                   "--set model.max_extra_taps=1 --set train.threads=2"),
+        0, "%s", tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/fit/metrics.jsonl");
     const char *ev = strstr(m, "\"kind\":\"eval\"");
     cr_assert_not_null(ev, "%s", m);
     double iou1 = metric(ev, "miou@1_rect");

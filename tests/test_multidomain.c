@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "pipeline/collate.h"
 #include "helpers.h"
@@ -18,28 +17,6 @@
 #include "store/store.h"
 
 static char *g_dir;
-
-static int run(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR,
-             args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static const char *text(const char *rel)
-{
-    static char buf[65536];
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    return buf;
-}
 
 /* Rebuild the exported model in C (strict load: the export holds exactly torchvision's names),
  * compute eval-mode logits of 12 dataset images, and let torchvision do the same. */
@@ -94,8 +71,9 @@ static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    cr_assert_eq(run("data synth fmnist-domains --split test --n 24 --size 32 --out d.h5"), 0, "%s",
-                 text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir, "data synth fmnist-domains --split test --n 24 --size 32 --out d.h5"), 0,
+        "%s", tst_text(g_dir, "out.txt"));
     char path[4300];
     snprintf(path, sizeof path, "%s/md.yaml", g_dir);
     FILE *f = fopen(path, "w");
@@ -114,9 +92,9 @@ TestSuite(multidomain, .init = setup, .fini = teardown, .timeout = 300);
 
 Test(multidomain, classify_trains_evaluates_and_exports_without_type_head)
 {
-    cr_assert_eq(run("train md.yaml --set data.holdout_domain=hand_drawn"), 0, "%s",
-                 text("out.txt"));
-    const char *m = text("runs/md/metrics.jsonl");
+    cr_assert_eq(tst_pictor(g_dir, "train md.yaml --set data.holdout_domain=hand_drawn"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/md/metrics.jsonl");
     const char *keys[] = {"\"loss/cls\":", "\"loss/type\":", "\"accuracy/photo\":",
                           "\"accuracy/hand_drawn\":", "\"accuracy/cartoon\":", "\"heldout_accuracy\":",
                           "\"type_accuracy\":", "\"feature_distance_ratio\":"};
@@ -147,18 +125,21 @@ Test(multidomain, classify_trains_evaluates_and_exports_without_type_head)
 
 Test(multidomain, saliency_task_and_baseline_mode)
 {
-    cr_assert_eq(run("train md.yaml --set model.task=saliency --set adversarial.mode=none"), 0,
-                 "%s", text("out.txt"));
-    const char *m = text("runs/md/metrics.jsonl");
+    cr_assert_eq(
+        tst_pictor(g_dir, "train md.yaml --set model.task=saliency --set adversarial.mode=none"), 0,
+        "%s", tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/md/metrics.jsonl");
     cr_expect(strstr(m, "\"loss/sal_bce\":") && strstr(m, "\"loss/sal_iou\":") &&
               strstr(m, "\"iou/hand_drawn\":") && strstr(m, "\"mae\":"), "%s", m);
-    cr_expect_eq(run("train md.yaml --set adversarial.mode=maybe"), 1);
-    cr_expect(strstr(text("out.txt"), "adversarial.mode") != NULL, "%s", text("out.txt"));
+    cr_expect_eq(tst_pictor(g_dir, "train md.yaml --set adversarial.mode=maybe"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "adversarial.mode") != NULL, "%s",
+              tst_text(g_dir, "out.txt"));
     /* a held-out domain that the data set does not have: named, with the ones it has */
-    cr_expect_eq(run("train md.yaml --set data.holdout_domain=sketch"), 1);
-    cr_expect(strstr(text("out.txt"), "data.holdout_domain: 'sketch' is not a domain") &&
-                  strstr(text("out.txt"), "hand_drawn (1)"), "%s", text("out.txt"));
-    cr_expect_eq(run("train md.yaml --set data.holdout_domain=7"), 1);
+    cr_expect_eq(tst_pictor(g_dir, "train md.yaml --set data.holdout_domain=sketch"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "data.holdout_domain: 'sketch' is not a domain") &&
+                  strstr(tst_text(g_dir, "out.txt"), "hand_drawn (1)"),
+              "%s", tst_text(g_dir, "out.txt"));
+    cr_expect_eq(tst_pictor(g_dir, "train md.yaml --set data.holdout_domain=7"), 1);
 }
 
 /* The mean of "key":<number> over the last n metrics lines that hold it (training lines). */
@@ -182,10 +163,11 @@ static double last_mean(const char *metrics, const char *key, int n)
  * initial mean 0 / variance 1: eval loss 2.3+ and one class for every image. */
 Test(multidomain, eval_on_training_images_matches_training)
 {
-    cr_assert_eq(run("train md.yaml --set adversarial.mode=none --set train.max_steps=60 "
-                     "--set train.eval_every=60 --set run.name=fit --set optim.lr=0.003"),
-                 0, "%s", text("out.txt"));
-    const char *m = text("runs/fit/metrics.jsonl");
+    cr_assert_eq(tst_pictor(g_dir,
+                            "train md.yaml --set adversarial.mode=none --set train.max_steps=60 "
+                            "--set train.eval_every=60 --set run.name=fit --set optim.lr=0.003"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/fit/metrics.jsonl");
     double train_ce = last_mean(m, "\"loss/cls\":", 10);
     const char *ev = strstr(m, "\"kind\":\"eval\"");
     cr_assert_not_null(ev, "no evaluation in %s", m);

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -36,28 +35,6 @@ static void setup(void)
 static void teardown(void) { tst_rmtree(g_dir); }
 
 TestSuite(polarmask, .init = setup, .fini = teardown, .timeout = 600);
-
-static int run(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR,
-             args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static const char *text(const char *rel)
-{
-    static char buf[1 << 18];
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    return buf;
-}
 
 static polarmask_config tiny_config(int refine, int contour)
 {
@@ -339,7 +316,8 @@ static void write_config(const char *name, const char *extra)
 
 Test(polarmask, three_variants_train_evaluate_and_export)
 {
-    cr_assert_eq(run("data synth shapes --n 8 --size 64 --out s.h5"), 0, "%s", text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "data synth shapes --n 8 --size 64 --out s.h5"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
     write_config("pm.yaml", "");
     static const struct {
         const char *set, *name;
@@ -352,9 +330,10 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     char cmd[512], rel[256];
     for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, "train pm.yaml --set run.name=%s %s", v[i].name, v[i].set);
-        cr_assert_eq(run(cmd), 0, "%s: %s", v[i].name, text("out.txt"));
+        cr_assert_eq(tst_pictor(g_dir, "%s", cmd), 0, "%s: %s", v[i].name,
+                     tst_text(g_dir, "out.txt"));
         snprintf(rel, sizeof rel, "runs/%s/metrics.jsonl", v[i].name);
-        const char *m = text(rel);
+        const char *m = tst_text(g_dir, rel);
         cr_expect(strstr(m, "\"loss/cls\":") && strstr(m, "\"loss/cnt\":") &&
                   strstr(m, "\"loss/coarse\":"), "%s", m);
         cr_expect_eq(strstr(m, "\"loss/fine\":") != NULL, v[i].fine, "%s: %s", v[i].name, m);
@@ -363,8 +342,8 @@ Test(polarmask, three_variants_train_evaluate_and_export)
                   strstr(m, "\"mask_ap_l\":"), "%s", m);
     }
     /* the export has no contour head; pictor eval prints the AP JSON line and the results file */
-    cr_assert_eq(run("export runs/full --format safetensors --out full.safetensors"), 0, "%s",
-                 text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "export runs/full --format safetensors --out full.safetensors"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
     char p[4300];
     snprintf(p, sizeof p, "%s/full.safetensors", g_dir);
     pt_dict *w = pt_safetensors_load(p);
@@ -375,16 +354,16 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     cr_expect_eq(contour, 0);
     cr_expect_not_null(pt_dict_get(w, "refine.offsets.weight"));
     pt_dict_free(w);
-    cr_assert_eq(run("eval pm.yaml --set run.name=full --weights full.safetensors"), 0, "%s",
-                 text("out.txt"));
-    const char *out = text("out.txt");
+    cr_assert_eq(tst_pictor(g_dir, "eval pm.yaml --set run.name=full --weights full.safetensors"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
+    const char *out = tst_text(g_dir, "out.txt");
     const char *brace = strrchr(out, '{');
     cJSON *j = brace ? cJSON_Parse(brace) : NULL;
     cr_assert_not_null(j, "no JSON line in: %s", out);
     cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(j, "mask_ap")), "%s", out);
     cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(j, "mask_ap75")), "%s", out);
     cJSON_Delete(j);
-    j = cJSON_Parse(text("runs/full/predictions.json"));
+    j = cJSON_Parse(tst_text(g_dir, "runs/full/predictions.json"));
     cr_expect(cJSON_IsArray(j), "predictions.json is not a JSON array");
     cJSON_Delete(j);
     /* an evaluation that cannot write its report fails cleanly (eval_end's status): exit 1 */
@@ -392,11 +371,13 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     cr_assert_eq(mkdir(p, 0777), 0);
     snprintf(p, sizeof p, "%s/runs/blocked/predictions.json", g_dir);
     cr_assert_eq(mkdir(p, 0777), 0);
-    cr_expect_eq(run("eval pm.yaml --set run.name=blocked --weights full.safetensors"), 1, "%s",
-                 text("out.txt"));
-    cr_expect(strstr(text("out.txt"), "predictions.json") != NULL, "%s", text("out.txt"));
-    cr_expect(strstr(text("out.txt"), "\"mask_ap\"") == NULL, "no metrics line: %s",
-              text("out.txt"));
+    cr_expect_eq(
+        tst_pictor(g_dir, "eval pm.yaml --set run.name=blocked --weights full.safetensors"), 1,
+        "%s", tst_text(g_dir, "out.txt"));
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "predictions.json") != NULL, "%s",
+              tst_text(g_dir, "out.txt"));
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "\"mask_ap\"") == NULL, "no metrics line: %s",
+              tst_text(g_dir, "out.txt"));
     /* model.pretrained: a torchvision-style resnet18 file (the run's backbone.body.* without the
      * prefix) loads into a frozen backbone, which comes out of training unchanged */
     pt_dict *body = pt_dict_new();
@@ -409,9 +390,10 @@ Test(polarmask, three_variants_train_evaluate_and_export)
                                      pt_alias(pt_dict_tensor(w, i))), PT_OK, "%s", pt_error());
     snprintf(p, sizeof p, "%s/r18.safetensors", g_dir);
     cr_assert_eq(pt_safetensors_save(body, p), PT_OK, "%s", pt_error());
-    cr_assert_eq(run("train pm.yaml --set run.name=pre --set model.pretrained=r18.safetensors "
-                     "--set model.frozen_stages=4 --set model.norm_eval=true"), 0, "%s",
-                 text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir, "train pm.yaml --set run.name=pre --set model.pretrained=r18.safetensors "
+                          "--set model.frozen_stages=4 --set model.norm_eval=true"),
+        0, "%s", tst_text(g_dir, "out.txt"));
     snprintf(p, sizeof p, "%s/runs/pre/weights.safetensors", g_dir);
     pt_dict *after = pt_safetensors_load(p);
     cr_assert_not_null(after, "%s", pt_error());
@@ -425,18 +407,22 @@ Test(polarmask, three_variants_train_evaluate_and_export)
     pt_dict_free(after);
     pt_dict_free(body);
     pt_dict_free(w);
-    cr_expect_eq(run("train pm.yaml --set model.backbone=resnet34 "
-                     "--set model.pretrained=r18.safetensors"), 1);
-    cr_expect(strstr(text("out.txt"), "model.pretrained") != NULL, "%s", text("out.txt"));
+    cr_expect_eq(tst_pictor(g_dir, "train pm.yaml --set model.backbone=resnet34 "
+                                   "--set model.pretrained=r18.safetensors"),
+                 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "model.pretrained") != NULL, "%s",
+              tst_text(g_dir, "out.txt"));
     /* resnet34 has three blocks in layer1, the resnet18 file two: the missing names are listed */
-    cr_expect(strstr(text("out.txt"), "missing key(s) (layer1.2.conv1.weight, ") != NULL, "%s",
-              text("out.txt"));
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "missing key(s) (layer1.2.conv1.weight, ") != NULL,
+              "%s", tst_text(g_dir, "out.txt"));
 
     /* bad options are named */
-    cr_expect_eq(run("train pm.yaml --set model.size_ranges=[16,8,64,128]"), 1);
-    cr_expect(strstr(text("out.txt"), "size_ranges") != NULL, "%s", text("out.txt"));
-    cr_expect_eq(run("train pm.yaml --set model.gn_groups=5"), 1);
-    cr_expect(strstr(text("out.txt"), "GroupNorm") != NULL, "%s", text("out.txt"));
+    cr_expect_eq(tst_pictor(g_dir, "train pm.yaml --set model.size_ranges=[16,8,64,128]"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "size_ranges") != NULL, "%s",
+              tst_text(g_dir, "out.txt"));
+    cr_expect_eq(tst_pictor(g_dir, "train pm.yaml --set model.gn_groups=5"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "GroupNorm") != NULL, "%s",
+              tst_text(g_dir, "out.txt"));
 }
 
 /* Image + mask folders (real COCO photos, one object each, class from the file name) train as one
@@ -446,21 +432,24 @@ Test(polarmask, mask_folders_and_datasets_without_objects)
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "data import-masks '%s' --images img --masks gt --class-from-prefix "
              "--limit 12 --out m.h5", tst_src("../shared/data/coco_mval"));
-    cr_assert_eq(run(cmd), 0, "%s", text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "%s", cmd), 0, "%s", tst_text(g_dir, "out.txt"));
     write_config("pm.yaml", "");
-    cr_assert_eq(run("train pm.yaml --set data.train=m.h5 --set data.val=m.h5 "
-                     "--set data.image_size=96 --set run.name=masks"), 0, "%s", text("out.txt"));
-    const char *m = text("runs/masks/metrics.jsonl");
+    cr_assert_eq(tst_pictor(g_dir, "train pm.yaml --set data.train=m.h5 --set data.val=m.h5 "
+                                   "--set data.image_size=96 --set run.name=masks"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/masks/metrics.jsonl");
     cr_expect(strstr(m, "\"mask_ap\":") != NULL, "%s", m);
     /* every image gave its object as positives: the coarse-ray loss is a real number > 0 */
     const char *c = strstr(m, "\"loss/coarse\":");
     cr_assert_not_null(c, "%s", m);
     cr_expect_gt(atof(c + strlen("\"loss/coarse\":")), 0.0, "%s", m);
-    cr_assert_eq(run("data import-idx --split test --limit 8 --out c.h5"), 0, "%s",
-                 text("out.txt"));
-    cr_expect_eq(run("train pm.yaml --set data.train=c.h5 --set data.val= --set run.name=c"), 1);
-    cr_expect(strstr(text("out.txt"), "'c.h5' has neither instances nor masks") != NULL, "%s",
-              text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "data import-idx --split test --limit 8 --out c.h5"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    cr_expect_eq(
+        tst_pictor(g_dir, "train pm.yaml --set data.train=c.h5 --set data.val= --set run.name=c"),
+        1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "'c.h5' has neither instances nor masks") != NULL,
+              "%s", tst_text(g_dir, "out.txt"));
 }
 
 /* Four scenes learned for a few hundred steps: the model must find their objects again. */
@@ -470,13 +459,15 @@ Test(polarmask, learns_a_small_scene_set)
     cr_skip_test("sanitizer build: 150 training steps take over ten minutes; the plain build "
                  "runs this test (the other polarmask tests run here)");
 #endif
-    cr_assert_eq(run("data synth shapes --n 4 --size 64 --seed 3 --out s.h5"), 0, "%s",
-                 text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "data synth shapes --n 4 --size 64 --seed 3 --out s.h5"), 0,
+                 "%s", tst_text(g_dir, "out.txt"));
     write_config("fit.yaml", "sched: {type: constant}\n");
-    cr_assert_eq(run("train fit.yaml --set run.name=fit --set train.max_steps=150 "
-                     "--set train.log_every=50 --set train.eval_every=150 --set optim.lr=0.002"),
-                 0, "%s", text("out.txt"));
-    const char *m = text("runs/fit/metrics.jsonl");
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "train fit.yaml --set run.name=fit --set train.max_steps=150 "
+                   "--set train.log_every=50 --set train.eval_every=150 --set optim.lr=0.002"),
+        0, "%s", tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/fit/metrics.jsonl");
     const char *ev = strstr(m, "\"kind\":\"eval\"");
     cr_assert_not_null(ev, "%s", m);
     const char *ap = strstr(ev, "\"mask_ap50\":");
@@ -554,12 +545,14 @@ Test(polarmask, predict_draws_contours)
     sample_free(&s);
 
     /* pictor predict: 3 pictures of the 64 px images at 256 px, and their results file */
-    cr_assert_eq(run("data synth shapes --n 8 --size 64 --out s.h5"), 0, "%s", text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "data synth shapes --n 8 --size 64 --out s.h5"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
     write_config("pm.yaml", "");
-    cr_assert_eq(run("train pm.yaml --set run.name=p --set model.contour_head=off"), 0, "%s",
-                 text("out.txt"));
-    cr_assert_eq(run("predict pm.yaml --set model.contour_head=off --weights "
-                     "runs/p/weights.safetensors --out pred --n 3"), 0, "%s", text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "train pm.yaml --set run.name=p --set model.contour_head=off"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
+    cr_assert_eq(tst_pictor(g_dir, "predict pm.yaml --set model.contour_head=off --weights "
+                                   "runs/p/weights.safetensors --out pred --n 3"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
     for (int i = 0; i < 4; i++) {
         snprintf(png, sizeof png, "%s/pred/%d.png", g_dir, i);
         sf = cairo_image_surface_create_from_png(png);
@@ -572,8 +565,8 @@ Test(polarmask, predict_draws_contours)
         }
         cairo_surface_destroy(sf);
     }
-    cJSON *j = cJSON_Parse(text("pred/predictions.json"));
-    cr_assert(cJSON_IsArray(j), "predictions.json: %s", text("pred/predictions.json"));
+    cJSON *j = cJSON_Parse(tst_text(g_dir, "pred/predictions.json"));
+    cr_assert(cJSON_IsArray(j), "predictions.json: %s", tst_text(g_dir, "pred/predictions.json"));
     const cJSON *e;
     cJSON_ArrayForEach(e, j) {
         double id = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "image_id"));
@@ -582,19 +575,23 @@ Test(polarmask, predict_draws_contours)
     }
     cJSON_Delete(j);
     /* user errors: exit 1 and a message naming the file, the option or the model type */
-    cr_expect_eq(run("predict pm.yaml --weights nowhere.safetensors --out pred2"), 1);
-    cr_expect(strstr(text("out.txt"), "nowhere.safetensors") != NULL, "%s", text("out.txt"));
-    cr_expect_eq(run("predict pm.yaml --weights runs/p/weights.safetensors --out pred2 --n 0"), 1);
-    cr_expect(strstr(text("out.txt"), "--n") != NULL, "%s", text("out.txt"));
+    cr_expect_eq(tst_pictor(g_dir, "predict pm.yaml --weights nowhere.safetensors --out pred2"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "nowhere.safetensors") != NULL, "%s",
+              tst_text(g_dir, "out.txt"));
+    cr_expect_eq(
+        tst_pictor(g_dir, "predict pm.yaml --weights runs/p/weights.safetensors --out pred2 --n 0"),
+        1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "--n") != NULL, "%s", tst_text(g_dir, "out.txt"));
     char md[4300];
     snprintf(md, sizeof md, "%s/md.yaml", g_dir);
     FILE *f = fopen(md, "w");
     cr_assert_not_null(f);
     fprintf(f, "model: {type: multidomain}\ndata: {train: s.h5}\n");
     fclose(f);
-    cr_expect_eq(run("predict md.yaml --weights runs/p/weights.safetensors --out pred2"), 1);
-    cr_expect(strstr(text("out.txt"), "model.type multidomain has no predict") != NULL, "%s",
-              text("out.txt"));
+    cr_expect_eq(
+        tst_pictor(g_dir, "predict md.yaml --weights runs/p/weights.safetensors --out pred2"), 1);
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "model.type multidomain has no predict") != NULL,
+              "%s", tst_text(g_dir, "out.txt"));
     snprintf(png, sizeof png, "%s/pred2", g_dir);
     cr_expect(access(png, F_OK) != 0, "pred2 was created by a failed predict");
 }

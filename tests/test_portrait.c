@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "codec/image.h"
 #include "helpers.h"
@@ -134,28 +133,6 @@ static void bin_setup(void)
 }
 static void bin_teardown(void) { tst_rmtree(g_dir); }
 
-static int run(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >out.txt 2>&1", g_dir, PICTOR_BINARY_DIR,
-             args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static const char *text(const char *rel)
-{
-    static char buf[1 << 16];
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    return buf;
-}
-
 static void png(const char *rel, const uint8_t *px, int h, int w, int c)
 {
     char p[4200], err[256];
@@ -219,10 +196,15 @@ TestSuite(portrait, .init = bin_setup, .fini = bin_teardown, .timeout = 900);
 Test(portrait, synth_train_eval_and_pictor_portrait)
 {
     make_folders();
-    cr_assert_eq(run("portrait synth --people people --backgrounds bg --n 8 --size 64 --out s.h5"),
-                 0, "%s", text("out.txt"));
-    cr_assert_eq(run("portrait synth --people people --backgrounds bg --n 4 --size 64 --sensor "
-                     "--split test --out sensor.h5"), 0, "%s", text("out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "portrait synth --people people --backgrounds bg --n 8 --size 64 --out s.h5"),
+        0, "%s", tst_text(g_dir, "out.txt"));
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "portrait synth --people people --backgrounds bg --n 4 --size 64 --sensor "
+                   "--split test --out sensor.h5"),
+        0, "%s", tst_text(g_dir, "out.txt"));
     char cfg[4200];
     snprintf(cfg, sizeof cfg, "%s/p.yaml", g_dir);
     FILE *f = fopen(cfg, "w");
@@ -233,13 +215,15 @@ Test(portrait, synth_train_eval_and_pictor_portrait)
           "train: {max_steps: 2, batch_size: 4, log_every: 1, threads: 1}\n"
           "optim: {type: adam, lr: 0.001}\n", f);
     fclose(f);
-    cr_assert_eq(run("train p.yaml --set run.name=r"), 0, "%s", text("out.txt"));
-    const char *m = text("runs/r/metrics.jsonl");
+    cr_assert_eq(tst_pictor(g_dir, "train p.yaml --set run.name=r"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    const char *m = tst_text(g_dir, "runs/r/metrics.jsonl");
     cr_expect(strstr(m, "\"loss/semantic\"") && strstr(m, "\"loss/detail\"") &&
                   strstr(m, "\"loss/fusion\"") && strstr(m, "\"loss/depth_nll\""), "%s", m);
     /* eval: every figure, with each fusion */
-    cr_assert_eq(run("eval p.yaml --weights runs/r/weights.safetensors"), 0, "%s", text("out.txt"));
-    const char *j = text("out.txt");
+    cr_assert_eq(tst_pictor(g_dir, "eval p.yaml --weights runs/r/weights.safetensors"), 0, "%s",
+                 tst_text(g_dir, "out.txt"));
+    const char *j = tst_text(g_dir, "out.txt");
     cr_expect_eq(metric(j, "images"), 8);
     cr_expect_eq(metric(j, "depth_images"), 8);
     static const char *keys[] = {"iou", "boundary_f", "mae", "iou_out", "boundary_f_out",
@@ -248,13 +232,18 @@ Test(portrait, synth_train_eval_and_pictor_portrait)
         double v = metric(j, keys[k]);
         cr_expect(v >= 0 && v <= 1.5, "%s %g", keys[k], v);
     }
-    cr_assert_eq(run("eval p.yaml --weights runs/r/weights.safetensors --set model.fusion=none"),
-                 0, "%s", text("out.txt"));
-    j = text("out.txt");
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "eval p.yaml --weights runs/r/weights.safetensors --set model.fusion=none"),
+        0, "%s", tst_text(g_dir, "out.txt"));
+    j = tst_text(g_dir, "out.txt");
     cr_expect_eq(metric(j, "iou"), metric(j, "iou_out"), "fusion none: S_out = S_in");
-    cr_assert_eq(run("eval p.yaml --weights runs/r/weights.safetensors --set model.fusion=sensor "
-                     "--set data.val=sensor.h5"), 0, "%s", text("out.txt"));
-    cr_expect_eq(metric(text("out.txt"), "images"), 4);
+    cr_assert_eq(
+        tst_pictor(g_dir,
+                   "eval p.yaml --weights runs/r/weights.safetensors --set model.fusion=sensor "
+                   "--set data.val=sensor.h5"),
+        0, "%s", tst_text(g_dir, "out.txt"));
+    cr_expect_eq(metric(tst_text(g_dir, "out.txt"), "images"), 4);
 
     /* pictor portrait on a landscape photo and on its quarter turn: the same mask */
     enum { H = 50, W = 80 };
@@ -271,11 +260,16 @@ Test(portrait, synth_train_eval_and_pictor_portrait)
     cr_assert_eq(aug_rot90(&s, 1, err, sizeof err), 0);
     png("port.png", s.image, s.h, s.w, 3);
     sample_free(&s);
-    cr_assert_eq(run("portrait p.yaml --weights runs/r/weights.safetensors --image land.png "
-                     "--out L --set model.out_threshold=0.3"), 0, "%s", text("out.txt"));
-    cr_expect(strstr(text("out.txt"), "landscape: turned"), "%s", text("out.txt"));
-    cr_assert_eq(run("portrait p.yaml --weights runs/r/weights.safetensors --image port.png "
-                     "--out P --set model.out_threshold=0.3"), 0, "%s", text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir,
+                            "portrait p.yaml --weights runs/r/weights.safetensors --image land.png "
+                            "--out L --set model.out_threshold=0.3"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
+    cr_expect(strstr(tst_text(g_dir, "out.txt"), "landscape: turned"), "%s",
+              tst_text(g_dir, "out.txt"));
+    cr_assert_eq(tst_pictor(g_dir,
+                            "portrait p.yaml --weights runs/r/weights.safetensors --image port.png "
+                            "--out P --set model.out_threshold=0.3"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
     static const char *outs[] = {"mask", "s_in", "s_out", "depth", "confidence", "portrait"};
     for (int k = 0; k < 6; k++) {
         char rel[64];
@@ -315,17 +309,20 @@ Test(portrait, synth_train_eval_and_pictor_portrait)
         char args[1024];
         snprintf(args, sizeof args, "portrait p.yaml --weights runs/r/weights.safetensors %s",
                  bad[k].args);
-        cr_expect_eq(run(args), 1, "%s: exit status (%s)", bad[k].args, text("out.txt"));
-        cr_expect(strstr(text("out.txt"), bad[k].says), "%s: %s", bad[k].args, text("out.txt"));
+        cr_expect_eq(tst_pictor(g_dir, "%s", args), 1, "%s: exit status (%s)", bad[k].args,
+                     tst_text(g_dir, "out.txt"));
+        cr_expect(strstr(tst_text(g_dir, "out.txt"), bad[k].says), "%s: %s", bad[k].args,
+                  tst_text(g_dir, "out.txt"));
     }
     /* a sensor depth of the photo's view is used with fusion sensor */
     static uint8_t dland[25 * 40];
     for (int i = 0; i < 25 * 40; i++)
         dland[i] = (uint8_t)(i % 40 < 20 ? 40 : 200);
     png("land_depth.png", dland, 25, 40, 1);
-    cr_assert_eq(run("portrait p.yaml --weights runs/r/weights.safetensors --image land.png "
-                     "--depth land_depth.png --out S --set model.fusion=sensor"), 0, "%s",
-                 text("out.txt"));
+    cr_assert_eq(tst_pictor(g_dir,
+                            "portrait p.yaml --weights runs/r/weights.safetensors --image land.png "
+                            "--depth land_depth.png --out S --set model.fusion=sensor"),
+                 0, "%s", tst_text(g_dir, "out.txt"));
     int dh, dw, dc;
     uint8_t *dp = read_png("S/depth.png", &dh, &dw, &dc);
     cr_expect(dp[10 * W + 5] < dp[10 * W + 75], "the sensor's near left and far right");

@@ -11,46 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/checkpoint.h"
 #include "helpers.h"
-#include "store/store.h"
 
 static char *g_dir;
 
 static void make_dataset(const char *path, int n, unsigned seed)
 {
-    store_options o = {0};
-    o.images = STORE_RAW;
-    o.channels = 1;
-    o.height = o.width = 8;
     char err[512];
-    store_writer *w = store_create(path, &o, err, sizeof err);
-    cr_assert_not_null(w, "%s", err);
-    const char *names[2] = {"right", "left"};
-    cr_assert_eq(store_set_class_names(w, names, 2, err, sizeof err), 0, "%s", err);
     srand(seed);
-    uint8_t px[64];
-    for (int i = 0; i < n; i++) {
-        int label = i % 2;
-        for (int y = 0; y < 8; y++)
-            for (int x = 0; x < 8; x++) {
-                int bright = (x < 4) == (label == 1);
-                px[y * 8 + x] = (uint8_t)((bright ? 170 : 60) + rand() % 60);
-            }
-        sample s;
-        sample_init(&s);
-        s.h = s.w = 8;
-        s.c = 1;
-        s.image = px;
-        s.label = label;
-        cr_assert_eq(store_append(w, &s, err, sizeof err), 0, "%s", err);
-    }
-    cr_assert_eq(store_commit(w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tst_grey8_store(path, n, tst_grey8_noisy, err, sizeof err), 0, "%s", err);
 }
 
 static void setup(void)
@@ -80,52 +54,6 @@ static void teardown(void) { tst_rmtree(g_dir); }
 
 TestSuite(trainer, .init = setup, .fini = teardown, .timeout = 300);
 
-/* Run `pictor ARGS` with output to DIR/out.txt; returns the exit status. */
-static int pictor(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/pictor' %s >'%s/out.txt' 2>&1", g_dir,
-             PICTOR_BINARY_DIR, args, g_dir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *read_text(const char *rel)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = calloc(1, (size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n)
-        b[0] = '\0';
-    fclose(f);
-    return b;
-}
-
-/* The last command's output, in a static buffer (for assertion messages: nothing to free). */
-static const char *output(void)
-{
-    static char buf[16384];
-    char *t = read_text("out.txt");
-    size_t n = strlen(t);
-    snprintf(buf, sizeof buf, "%s", n >= sizeof buf ? t + n - (sizeof buf - 1) : t);
-    free(t);
-    return buf;
-}
-
-static int exists(const char *rel)
-{
-    char p[4200];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
-    return stat(p, &st) == 0;
-}
-
 /* "loss" of the train line of `step` in metrics.jsonl, as text (exact comparison), or "". */
 static void loss_at(const char *metrics, int step, char *out, size_t n)
 {
@@ -143,27 +71,27 @@ static void loss_at(const char *metrics, int step, char *out, size_t n)
 
 Test(trainer, learns_and_writes_a_complete_run_directory)
 {
-    cr_assert_eq(pictor("train cfg.yaml"), 0, "%s", output());
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml"), 0, "%s", tst_output(g_dir));
     const char *files[] = {"runs/t/config.yaml", "runs/t/metrics.jsonl",
                            "runs/t/checkpoints/last.ckpt", "runs/t/checkpoints/best.ckpt",
                            "runs/t/weights.safetensors", "runs/t/plots"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        cr_expect(exists(files[i]), "missing %s", files[i]);
-    char *m = read_text("runs/t/metrics.jsonl");
+        cr_expect(tst_exists(g_dir, files[i]), "missing %s", files[i]);
+    char *m = tst_read(g_dir, "runs/t/metrics.jsonl");
     cr_expect(strstr(m, "\"kind\":\"train\",\"step\":40,") != NULL);
     const char *ev = strstr(m, "\"kind\":\"eval\",\"step\":40,");
     cr_assert_not_null(ev, "%s", m);
     double acc = atof(strstr(ev, "\"accuracy\":") + 11);
     cr_expect_geq(acc, 0.9, "val accuracy %g", acc);
     free(m);
-    char *cfg = read_text("runs/t/config.yaml");
+    char *cfg = tst_read(g_dir, "runs/t/config.yaml");
     cr_expect(strstr(cfg, "width: 4") && strstr(cfg, "lr: 0.01"), "%s", cfg);
     free(cfg);
 
     /* eval prints one JSON line with the same accuracy as the run's best checkpoint */
-    cr_assert_eq(pictor("eval cfg.yaml --weights runs/t/weights.safetensors"), 0, "%s",
-                 output());
-    char *out = read_text("out.txt");
+    cr_assert_eq(tst_pictor(g_dir, "eval cfg.yaml --weights runs/t/weights.safetensors"), 0, "%s",
+                 tst_output(g_dir));
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strncmp(out, "{\"model_type\":\"classifier\"", 26) == 0, "%s", out);
     cr_expect(strstr(out, "\"accuracy\":") != NULL, "%s", out);
     free(out);
@@ -171,16 +99,18 @@ Test(trainer, learns_and_writes_a_complete_run_directory)
 
 Test(trainer, resumed_run_reproduces_uninterrupted_losses_exactly)
 {
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=full --set train.max_steps=12 "
-                        "--set train.eval_every=6 --set train.checkpoint_every=4"),
-                 0, "%s", output());
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=cut --set train.max_steps=7 "
-                        "--set train.eval_every=6 --set train.checkpoint_every=4"),
-                 0, "%s", output());
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=cut --set train.max_steps=12 "
-                        "--set train.eval_every=6 --set train.checkpoint_every=4 --resume auto"),
-                 0, "%s", output());
-    char *full = read_text("runs/full/metrics.jsonl"), *cut = read_text("runs/cut/metrics.jsonl");
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=full --set train.max_steps=12 "
+                                   "--set train.eval_every=6 --set train.checkpoint_every=4"),
+                 0, "%s", tst_output(g_dir));
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=cut --set train.max_steps=7 "
+                                   "--set train.eval_every=6 --set train.checkpoint_every=4"),
+                 0, "%s", tst_output(g_dir));
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=cut --set train.max_steps=12 "
+                                   "--set train.eval_every=6 --set train.checkpoint_every=4 "
+                                   "--resume auto"),
+                 0, "%s", tst_output(g_dir));
+    char *full = tst_read(g_dir, "runs/full/metrics.jsonl");
+    char *cut = tst_read(g_dir, "runs/cut/metrics.jsonl");
     for (int step = 1; step <= 12; step++) {
         char a[64], b[64];
         loss_at(full, step, a, sizeof a);
@@ -215,7 +145,7 @@ Test(trainer, sigterm_writes_a_resumable_checkpoint)
     }
     /* wait until a few steps are logged, then stop it */
     for (int i = 0; i < 600; i++) {
-        char *m = read_text("runs/sig/metrics.jsonl");
+        char *m = tst_read(g_dir, "runs/sig/metrics.jsonl");
         int started = strstr(m, "\"step\":5,") != NULL;
         free(m);
         if (started)
@@ -240,8 +170,8 @@ Test(trainer, sigterm_writes_a_resumable_checkpoint)
     char args[256];
     snprintf(args, sizeof args, "train cfg.yaml --set run.name=sig --set train.max_steps=%d "
              "--resume auto", (int)cs.step + 2);
-    cr_expect_eq(pictor(args), 0, "%s", output());
-    char *out = read_text("out.txt");
+    cr_expect_eq(tst_pictor(g_dir, "%s", args), 0, "%s", tst_output(g_dir));
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "resumed from") != NULL, "%s", out);
     free(out);
 }
@@ -249,19 +179,21 @@ Test(trainer, sigterm_writes_a_resumable_checkpoint)
 Test(trainer, nan_loss_stops_or_skips_by_config)
 {
     /* lr x weight decay = 100: the weights flip sign and grow 99x per step until they overflow */
-    cr_assert_eq(pictor("train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
-                        "--set optim.weight_decay=10 --set optim.momentum=0 --set run.name=nan"),
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
+                                   "--set optim.weight_decay=10 --set optim.momentum=0 "
+                                   "--set run.name=nan"),
                  1);
-    char *out = read_text("out.txt");
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "loss term 'cls' is NaN") || strstr(out, "loss term 'cls' is Inf") ||
               strstr(out, "is not finite"), "%s", out);
     cr_expect(strstr(out, "step ") != NULL, "%s", out);
     free(out);
-    cr_expect_eq(pictor("train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
-                        "--set optim.weight_decay=10 --set optim.momentum=0 --set run.name=nan2 "
-                        "--set train.nan_policy=skip --set train.max_steps=30"),
-                 0, "%s", output());
-    out = read_text("out.txt");
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set optim.type=sgd --set optim.lr=10 "
+                                   "--set optim.weight_decay=10 --set optim.momentum=0 "
+                                   "--set run.name=nan2 "
+                                   "--set train.nan_policy=skip --set train.max_steps=30"),
+                 0, "%s", tst_output(g_dir));
+    out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "skipped") != NULL, "%s", out);
     free(out);
 }
@@ -281,8 +213,8 @@ Test(trainer, bad_inputs_exit_1_with_a_clear_message)
         {"export no/such/run --format torch --out x.pt", "no/such/run"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int st = pictor(cases[i].args);
-        char *out = read_text("out.txt");
+        int st = tst_pictor(g_dir, "%s", cases[i].args);
+        char *out = tst_read(g_dir, "out.txt");
         cr_expect_eq(st, 1, "%s: status %d: %s", cases[i].args, st, out);
         cr_expect(strstr(out, cases[i].expect) != NULL, "%s: '%s' not in: %s", cases[i].args,
                   cases[i].expect, out);
@@ -294,39 +226,39 @@ Test(trainer, bad_inputs_exit_1_with_a_clear_message)
     FILE *f = fopen(p, "w");
     fputs("not hdf5", f);
     fclose(f);
-    cr_expect_eq(pictor("train cfg.yaml --set data.train=corrupt.h5"), 1);
-    char *out = read_text("out.txt");
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set data.train=corrupt.h5"), 1);
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "corrupt.h5") != NULL, "%s", out);
     free(out);
 }
 
 Test(trainer, resume_refuses_changed_model_and_other_model_type)
 {
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=2"), 0, "%s",
-                 output());
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=shape --set train.max_steps=2"),
+                 0, "%s", tst_output(g_dir));
     /* a changed config is refused, naming each changed key with both values; run-length keys
      * (train.max_steps) are not listed */
-    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=4 "
-                        "--set model.width=8 --set optim.lr=0.5 --resume auto"),
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=shape --set train.max_steps=4 "
+                                   "--set model.width=8 --set optim.lr=0.5 --resume auto"),
                  1);
-    char *out = read_text("out.txt");
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "in 2 key(s)") && strstr(out, "model.width: ") &&
                   strstr(out, "-> 8\n") && strstr(out, "optim.lr: ") && strstr(out, "-> 0.5") &&
                   strstr(out, "--accept-config-change") && !strstr(out, "max_steps"),
               "%s", out);
     free(out);
     /* accepted: the weights then do not fit the wider model */
-    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=4 "
-                        "--set model.width=8 --resume auto --accept-config-change"),
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=shape --set train.max_steps=4 "
+                                   "--set model.width=8 --resume auto --accept-config-change"),
                  1);
-    out = read_text("out.txt");
+    out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "does not fit this model") && strstr(out, "features.0.weight"), "%s", out);
     free(out);
     /* a run-length change alone resumes, with a note listing it */
-    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape --set train.max_steps=3 "
-                        "--set train.log_every=2 --resume auto"),
-                 0, "%s", output());
-    out = read_text("out.txt");
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=shape --set train.max_steps=3 "
+                                   "--set train.log_every=2 --resume auto"),
+                 0, "%s", tst_output(g_dir));
+    out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "resuming with 2 changed key(s)") && strstr(out, "train.max_steps: 2 -> 3"),
               "%s", out);
     free(out);
@@ -343,24 +275,24 @@ Test(trainer, resume_refuses_changed_model_and_other_model_type)
     snprintf(path, sizeof path, "%s/other.ckpt", g_dir);
     cr_assert_eq(ckpt_save(path, s, NULL, &cs), PT_OK, "%s", pt_error());
     nn_store_free(s);
-    cr_expect_eq(pictor("train cfg.yaml --set run.name=shape2 --resume other.ckpt"), 1);
-    out = read_text("out.txt");
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=shape2 --resume other.ckpt"), 1);
+    out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "model type 'gcn'") != NULL, "%s", out);
     free(out);
 }
 
 Test(trainer, export_formats_load_in_pytorch)
 {
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=ex --set train.max_steps=3"), 0, "%s",
-                 output());
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=ex --set train.max_steps=3"), 0,
+                 "%s", tst_output(g_dir));
     const char *fmts[] = {"safetensors", "torch", "hdf5"};
     const char *ext[] = {"safetensors", "pt", "h5"};
     for (int i = 0; i < 3; i++) {
         char args[512];
         snprintf(args, sizeof args, "export runs/ex --format %s --out w.%s", fmts[i], ext[i]);
-        cr_expect_eq(pictor(args), 0, "%s", output());
+        cr_expect_eq(tst_pictor(g_dir, "%s", args), 0, "%s", tst_output(g_dir));
     }
-    cr_expect_neq(pictor("export runs/ex --format onnx --out w.onnx"), 0);
+    cr_expect_neq(tst_pictor(g_dir, "export runs/ex --format onnx --out w.onnx"), 0);
     char args[4300];
     snprintf(args, sizeof args, "'%s'", g_dir);
     cr_expect_eq(tst_python("check_export.py", args), 0);
@@ -376,9 +308,9 @@ Test(trainer, export_formats_load_in_pytorch)
 
 Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
 {
-    cr_assert_eq(pictor("train cfg.yaml --set run.name=fs --set train.max_steps=10 "
-                        "--set train.eval_every=0 --set data.val=''"),
-                 0, "%s", output());
+    cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml --set run.name=fs --set train.max_steps=10 "
+                                   "--set train.eval_every=0 --set data.val=''"),
+                 0, "%s", tst_output(g_dir));
     /* the files may grow to 12 KiB: the config, logs and events fit, the checkpoint does not */
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
@@ -387,8 +319,8 @@ Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
              ">out.txt 2>&1",
              g_dir, PICTOR_BINARY_DIR);
     int st = system(cmd);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, output());
-    char *out = read_text("out.txt");
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, tst_output(g_dir));
+    char *out = tst_read(g_dir, "out.txt");
     cr_expect(strstr(out, "cannot write checkpoint") && strstr(out, "last.ckpt"), "%s", out);
     free(out);
     char path[4200];
@@ -422,21 +354,23 @@ Test(trainer, missing_dataset_error_gives_the_command_that_makes_it)
                "# pictor data import-idx --out not-in-the-header.h5\n"
                "data: {train: later.h5}\n");
     fclose(f);
-    cr_expect_eq(pictor("train made.yaml"), 1, "%s", output());
-    const char *out = output();
+    cr_expect_eq(tst_pictor(g_dir, "train made.yaml"), 1, "%s", tst_output(g_dir));
+    const char *out = tst_output(g_dir);
     cr_expect(strstr(out, "later.h5 (data.train) does not exist yet; made.yaml says how to make "
                           "it:\n  pictor data synth shapes --n 3 --size 64 \\\n  --out later.h5\n"),
               "%s", out);
     cr_expect(!strstr(out, "no command") && !strstr(out, "not-in-the-header"), "%s", out);
     /* no commands in the header; data.val missing */
-    cr_expect_eq(pictor("train cfg.yaml --set data.val=gone.h5"), 1, "%s", output());
-    cr_expect(strstr(output(), "gone.h5 (data.val) does not exist yet: make it with `pictor data"),
-              "%s", output());
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set data.val=gone.h5"), 1, "%s",
+                 tst_output(g_dir));
+    cr_expect(strstr(tst_output(g_dir),
+                     "gone.h5 (data.val) does not exist yet: make it with `pictor data"),
+              "%s", tst_output(g_dir));
     /* a file that exists but is no dataset gets no such hint */
     snprintf(p, sizeof p, "%s/junk.h5", g_dir);
     f = fopen(p, "w");
     fputs("junk", f);
     fclose(f);
-    cr_expect_eq(pictor("train cfg.yaml --set data.train=junk.h5"), 1);
-    cr_expect(!strstr(output(), "does not exist yet"), "%s", output());
+    cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set data.train=junk.h5"), 1);
+    cr_expect(!strstr(tst_output(g_dir), "does not exist yet"), "%s", tst_output(g_dir));
 }
