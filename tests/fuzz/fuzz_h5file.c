@@ -8,10 +8,6 @@
  * which mutates the values of valid files.
  */
 #include "fuzz_common.h"
-#include "pipeline/sample.h"
-#include "store/store.h"
-
-#define ITEMS_READ 8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,26 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     store_reader *r = store_open(path, err, sizeof err);
     if (!r)
         return 0;
-    int64_t n = store_count(r);
-    for (int64_t i = 0; i < n && i < ITEMS_READ; i++) {
-        sample s;
-        sample_init(&s);
-        store_read(r, i, STORE_READ_ALL, &s, err, sizeof err);
-        sample_free(&s);
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        store_read_image_bytes(r, i, &bytes, &len, err, sizeof err);
-        free(bytes);
-    }
-    store_summary sum;
-    store_summarize(r, &sum, err, sizeof err);
-    char **names = NULL;
-    if (store_file_names(r, &names, err, sizeof err) == 1)
-        store_free_names(names, n);
-    for (int k = 0; k < store_num_classes(r); k++)
-        if (!store_class_name(r, k))
-            abort();
-    store_close(r);
+    fuzz_read_store(r);
     return 0;
 }
 

@@ -15,12 +15,9 @@
 #include <hdf5.h>
 
 #include "fuzz_common.h"
-#include "pipeline/sample.h"
-#include "store/store.h"
 
 #define MAX_BASES 8
 #define MAX_DATASETS 64
-#define ITEMS_READ 8
 #define PATCH_BYTES 9
 
 static uint8_t *g_base[MAX_BASES];
@@ -163,26 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!r)
         return 0;
     int64_t n = store_count(r);
-    for (int64_t i = 0; i < n && i < ITEMS_READ; i++) {
-        sample s;
-        sample_init(&s);
-        store_read(r, i, STORE_READ_ALL, &s, err, sizeof err);
-        sample_free(&s);
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        store_read_image_bytes(r, i, &bytes, &len, err, sizeof err);
-        free(bytes);
-    }
-    int32_t hwc[3 * ITEMS_READ];
-    store_image_shapes(r, 0, n < ITEMS_READ ? n : ITEMS_READ, hwc, err, sizeof err);
-    store_summary sum;
-    store_summarize(r, &sum, err, sizeof err);
-    char **names = NULL;
-    if (store_file_names(r, &names, err, sizeof err) == 1)
-        store_free_names(names, n);
-    for (int k = 0; k < store_num_classes(r); k++)
-        if (!store_class_name(r, k))
-            abort();
-    store_close(r);
+    int32_t hwc[3 * FUZZ_ITEMS_READ];
+    store_image_shapes(r, 0, n < FUZZ_ITEMS_READ ? n : FUZZ_ITEMS_READ, hwc, err, sizeof err);
+    fuzz_read_store(r);
     return 0;
 }
