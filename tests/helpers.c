@@ -194,9 +194,20 @@ void tst_write(const char *dir, const char *name, const void *data, size_t n)
     }
 }
 
-void tst_write_text(const char *dir, const char *name, const char *text)
+void tst_write_text(const char *dir, const char *name, const char *fmt, ...)
 {
-    tst_write(dir, name, text, strlen(text));
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!text)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    tst_write(dir, name, text, (size_t)n);
+    free(text);
 }
 
 int tst_exists(const char *dir, const char *name)
@@ -221,9 +232,11 @@ int tst_temp_files(const char *dir)
     return n;
 }
 
-int tst_grey8_store(const char *path, int n, void (*pixels)(int i, uint8_t px[64]), char *err,
-                    size_t errsz)
+int tst_grey8_store(const char *dir, const char *name, int n,
+                    void (*pixels)(int i, uint8_t px[64]), char *err, size_t errsz)
 {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     store_options o = {0};
     o.images = STORE_RAW;
     o.channels = 1;

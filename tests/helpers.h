@@ -49,18 +49,20 @@ const char *tst_output(const char *dir);
 /* 1 when the last command's output (as tst_output) contains every one of the strings; the
  * list ends with NULL. */
 int tst_says(const char *dir, ...) __attribute__((sentinel));
-/* Write n bytes / a string to dir/name (truncating; nothing is written if it cannot be opened). */
+/* Write n bytes / printf-formatted text to dir/name (truncating; nothing is written if it
+ * cannot be opened). */
 void tst_write(const char *dir, const char *name, const void *data, size_t n);
-void tst_write_text(const char *dir, const char *name, const char *text);
+void tst_write_text(const char *dir, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* 1 when dir/name exists. */
 int tst_exists(const char *dir, const char *name);
 /* How many temp files of atomic writes ("<name>.tmp.<digits>") are under dir; -1 on error. */
 int tst_temp_files(const char *dir);
 
-/* A committed store at path of n 8x8 grey images labelled i % 2 in the classes {"right",
+/* A committed store dir/name of n 8x8 grey images labelled i % 2 in the classes {"right",
  * "left"}; pixels(i, px) fills image i. 0, or -1 with the store's message in err. */
-int tst_grey8_store(const char *path, int n, void (*pixels)(int i, uint8_t px[64]), char *err,
-                    size_t errsz);
+int tst_grey8_store(const char *dir, const char *name, int n,
+                    void (*pixels)(int i, uint8_t px[64]), char *err, size_t errsz);
 /* Two patterns for it, class i % 2 bright in the left half of image i: a fixed texture (bright
  * 180 + (i * 7 + k) % 50, dark 60 + the same), or noise from rand() (bright 170 + rand() % 60,
  * dark 60 + rand() % 60; srand() first for a fixed set). */

@@ -36,22 +36,19 @@ static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    char p[4200], err[512];
-    snprintf(p, sizeof p, "%s/train.h5", g_dir);
+    char err[512];
     srand(1);
-    cr_assert_eq(tst_grey8_store(p, 128, tst_grey8_noisy, err, sizeof err), 0, "%s", err);
-    snprintf(p, sizeof p, "%s/cfg.yaml", g_dir);
-    FILE *f = fopen(p, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "run: {dir: %s/runs, name: t}\n"
-            "model: {type: classifier, width: 4, hidden: 16, batch_norm: false}\n"
-            "data: {train: %s/train.h5, workers: 1}\n"
-            "train: {max_steps: 6, batch_size: 8, threads: 1, log_every: 1, checkpoint_every: 3,\n"
-            "        seed: 3}\n"
-            "optim: {type: adam, lr: 0.01}\n",
-            g_dir, g_dir);
-    fclose(f);
+    cr_assert_eq(tst_grey8_store(g_dir, "train.h5", 128, tst_grey8_noisy, err, sizeof err), 0,
+                 "%s", err);
+    tst_write_text(g_dir, "cfg.yaml",
+                   "run: {dir: %s/runs, name: t}\n"
+                   "model: {type: classifier, width: 4, hidden: 16, batch_norm: false}\n"
+                   "data: {train: %s/train.h5, workers: 1}\n"
+                   "train: {max_steps: 6, batch_size: 8, threads: 1, log_every: 1, "
+                   "checkpoint_every: 3,\n"
+                   "        seed: 3}\n"
+                   "optim: {type: adam, lr: 0.01}\n",
+                   g_dir, g_dir);
 }
 
 static void teardown(void) { tst_rmtree(g_dir); }

@@ -257,7 +257,8 @@ Test(fetch, config_data_train_url)
 {
     char h5[4200], err[512];
     snprintf(h5, sizeof h5, "%s/train.h5", g_dir);
-    cr_assert_eq(tst_grey8_store(h5, 32, flat_pixels, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tst_grey8_store(g_dir, "train.h5", 32, flat_pixels, err, sizeof err), 0, "%s",
+                 err);
     char cmd[8192], sha[65];
     snprintf(cmd, sizeof cmd, "sha256sum '%s'", h5);
     FILE *f = popen(cmd, "r");

@@ -36,7 +36,7 @@ TestSuite(hostile_coco, .init = setup, .fini = teardown, .timeout = 120);
 /* Import json (text) written to c.json; the exit status. */
 static int import(const char *json)
 {
-    tst_write_text(g_dir, "c.json", json);
+    tst_write_text(g_dir, "c.json", "%s", json);
     return tst_pictor(g_dir, "data import-coco --json c.json --images images --min-area 0 --out o.h5");
 }
 

@@ -71,7 +71,7 @@ Test(hostile_configs, deep_nesting_and_aliases)
     memset(deep + 3 + n, ']', n);
     deep[3 + 2 * n] = '\n';
     deep[4 + 2 * n] = '\0';
-    tst_write_text(g_dir, "deep.yaml", deep);
+    tst_write_text(g_dir, "deep.yaml", "%s", deep);
     free(deep);
     refused("deep.yaml", "", "deep.yaml:1:", "nested too deeply");
     tst_write_text(g_dir, "laughs.yaml",

@@ -34,19 +34,18 @@ static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    char p[4200], err[512];
-    snprintf(p, sizeof p, "%s/train.h5", g_dir);
-    cr_assert_eq(tst_grey8_store(p, 64, tst_grey8_halves, err, sizeof err), 0, "%s", err);
-    char cfg[2048];
-    snprintf(cfg, sizeof cfg,
-             "run: {dir: %s/runs, name: t}\n"
-             "model: {type: classifier, width: 4, hidden: 16}\n"
-             "data: {train: %s/train.h5, val: '', workers: 1}\n"
-             "train: {max_steps: 20, batch_size: 8, threads: 1, log_every: 1, eval_every: 0,\n"
-             "        checkpoint_every: 1, seed: 1}\n"
-             "optim: {type: adam, lr: 0.01}\n",
-             g_dir, g_dir);
-    tst_write_text(g_dir, "cfg.yaml", cfg);
+    char err[512];
+    cr_assert_eq(tst_grey8_store(g_dir, "train.h5", 64, tst_grey8_halves, err, sizeof err), 0,
+                 "%s", err);
+    tst_write_text(g_dir, "cfg.yaml",
+                   "run: {dir: %s/runs, name: t}\n"
+                   "model: {type: classifier, width: 4, hidden: 16}\n"
+                   "data: {train: %s/train.h5, val: '', workers: 1}\n"
+                   "train: {max_steps: 20, batch_size: 8, threads: 1, log_every: 1, "
+                   "eval_every: 0,\n"
+                   "        checkpoint_every: 1, seed: 1}\n"
+                   "optim: {type: adam, lr: 0.01}\n",
+                   g_dir, g_dir);
 }
 
 static void teardown(void)

@@ -50,13 +50,12 @@ Test(hostile_stores, data_info_names_the_file_and_the_defect)
 
 Test(hostile_stores, training_on_a_foreign_file_is_exit_1)
 {
-    char cfg[1024];
-    snprintf(cfg, sizeof cfg,
-             "run: {dir: %s/runs, name: t}\n"
-             "model: {type: classifier, width: 4, hidden: 16}\n"
-             "data: {train: %s/plain.h5, val: ''}\n"
-             "train: {max_steps: 2, batch_size: 2, threads: 1}\n", g_dir, g_dir);
-    tst_write_text(g_dir, "cfg.yaml", cfg);
+    tst_write_text(g_dir, "cfg.yaml",
+                   "run: {dir: %s/runs, name: t}\n"
+                   "model: {type: classifier, width: 4, hidden: 16}\n"
+                   "data: {train: %s/plain.h5, val: ''}\n"
+                   "train: {max_steps: 2, batch_size: 2, threads: 1}\n",
+                   g_dir, g_dir);
     cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml"), 1, "%s", tst_output(g_dir));
     cr_expect(tst_says(g_dir, "plain.h5", "not a pictor dataset", NULL), "%s", tst_output(g_dir));
 }

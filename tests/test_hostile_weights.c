@@ -19,16 +19,15 @@ static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    char p[4200], cfg[2048], err[512];
-    snprintf(p, sizeof p, "%s/d.h5", g_dir);
-    cr_assert_eq(tst_grey8_store(p, 32, tst_grey8_halves, err, sizeof err), 0, "%s", err);
-    snprintf(cfg, sizeof cfg,
-             "run: {dir: %s/runs, name: t}\n"
-             "model: {type: classifier, width: 4, hidden: 16}\n"
-             "data: {train: %s/d.h5, val: %s/d.h5, workers: 1}\n"
-             "train: {max_steps: 2, batch_size: 8, threads: 1, eval_every: 0}\n",
-             g_dir, g_dir, g_dir);
-    tst_write_text(g_dir, "cfg.yaml", cfg);
+    char p[4200], err[512];
+    cr_assert_eq(tst_grey8_store(g_dir, "d.h5", 32, tst_grey8_halves, err, sizeof err), 0, "%s",
+                 err);
+    tst_write_text(g_dir, "cfg.yaml",
+                   "run: {dir: %s/runs, name: t}\n"
+                   "model: {type: classifier, width: 4, hidden: 16}\n"
+                   "data: {train: %s/d.h5, val: %s/d.h5, workers: 1}\n"
+                   "train: {max_steps: 2, batch_size: 8, threads: 1, eval_every: 0}\n",
+                   g_dir, g_dir, g_dir);
     cr_assert_eq(tst_pictor(g_dir, "train cfg.yaml"), 0, "%s", tst_output(g_dir));
     snprintf(p, sizeof p, "weights '%s/f' '%s/runs/t/weights.safetensors'", g_dir, g_dir);
     cr_assert_eq(tst_python("hostile_files.py", p), 0);

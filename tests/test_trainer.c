@@ -20,34 +20,28 @@
 
 static char *g_dir;
 
-static void make_dataset(const char *path, int n, unsigned seed)
+static void make_dataset(const char *name, int n, unsigned seed)
 {
     char err[512];
     srand(seed);
-    cr_assert_eq(tst_grey8_store(path, n, tst_grey8_noisy, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tst_grey8_store(g_dir, name, n, tst_grey8_noisy, err, sizeof err), 0, "%s", err);
 }
 
 static void setup(void)
 {
     tst_setup();
     g_dir = tst_tmpdir();
-    char p[4200];
-    snprintf(p, sizeof p, "%s/train.h5", g_dir);
-    make_dataset(p, 256, 1);
-    snprintf(p, sizeof p, "%s/val.h5", g_dir);
-    make_dataset(p, 64, 2);
-    snprintf(p, sizeof p, "%s/cfg.yaml", g_dir);
-    FILE *f = fopen(p, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "run: {dir: %s/runs, name: t}\n"
-            "model: {type: classifier, width: 4, hidden: 16}\n"
-            "data: {train: %s/train.h5, val: %s/val.h5, workers: 2}\n"
-            "train: {max_steps: 40, batch_size: 16, threads: 1, log_every: 1, eval_every: 20,\n"
-            "        checkpoint_every: 10, seed: 3, best_metric: accuracy}\n"
-            "optim: {type: adam, lr: 0.01}\n",
-            g_dir, g_dir, g_dir);
-    fclose(f);
+    make_dataset("train.h5", 256, 1);
+    make_dataset("val.h5", 64, 2);
+    tst_write_text(g_dir, "cfg.yaml",
+                   "run: {dir: %s/runs, name: t}\n"
+                   "model: {type: classifier, width: 4, hidden: 16}\n"
+                   "data: {train: %s/train.h5, val: %s/val.h5, workers: 2}\n"
+                   "train: {max_steps: 40, batch_size: 16, threads: 1, log_every: 1, "
+                   "eval_every: 20,\n"
+                   "        checkpoint_every: 10, seed: 3, best_metric: accuracy}\n"
+                   "optim: {type: adam, lr: 0.01}\n",
+                   g_dir, g_dir, g_dir);
 }
 
 static void teardown(void) { tst_rmtree(g_dir); }
