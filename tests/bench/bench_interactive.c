@@ -15,19 +15,7 @@
 #include <time.h>
 
 #include "models/interactive/inet.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -80,8 +68,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_interactive: %s\n", pt_error());
         return 2;
     }
-    qsort(full, (size_t)reps, sizeof *full, cmp);
-    qsort(tap, (size_t)reps, sizeof *tap, cmp);
+    qsort(full, (size_t)reps, sizeof *full, cmp_double);
+    qsort(tap, (size_t)reps, sizeof *tap, cmp_double);
     double fm = full[reps / 2], tm = tap[reps / 2];
     printf("interactive network %dx%d, %d threads: full pass %.1f ms, correction %.1f ms\n", size,
            size, threads, fm, tm);

@@ -12,24 +12,12 @@
 
 #include "models/backbones/mobilenetv3.h"
 #include "nn/nn.h"
+#include "bench_util.h"
 
 typedef struct {
     int threads, batch, size, classes, steps, warmup;
     mbv3_variant variant;
 } bench_opts;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int parse(int argc, char **argv, bench_opts *o)
 {

@@ -28,6 +28,7 @@
 #include "geometry/raster.h"
 #include "base/rng.h"
 #include "pipeline/sample.h"
+#include "bench_util.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -44,12 +45,6 @@ static void die(const char *what)
 {
     fprintf(stderr, "bench_polar_targets: %s\n", what);
     exit(2);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* One random shape as a polygon: an ellipse (48 vertices) or a star (7-12 spikes). */

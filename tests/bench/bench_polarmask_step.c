@@ -31,8 +31,10 @@
 #include <time.h>
 
 #include "core/driver.h"
+#include "core/optim_setup.h"
 #include "pipeline/collate.h"
 #include "synth/synth_instances.h"
+#include "bench_util.h"
 
 #define WHO "bench_polarmask_step"
 
@@ -40,19 +42,6 @@ typedef struct {
     const char *config, *write;
     int threads, steps, warmup, batch, size;
 } bench_opts;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double median(double *v, int n)
 {
@@ -131,41 +120,6 @@ static int field_text(const driver *d, const void *model_cfg, const char *sectio
     }
     default: return -1;
     }
-}
-
-/* The trainer's optimizer (train/core/trainer.c make_optimizer): groups with and without decay. */
-static pt_optim *make_optimizer(const settings *c, nn_store *store)
-{
-    static const pt_optim_kind kinds[] = {PT_OPTIM_SGD, PT_OPTIM_ADAM, PT_OPTIM_ADAMW};
-    pt_optim_options oo = pt_optim_defaults(kinds[c->optim.type]);
-    oo.lr = c->optim.lr;
-    oo.weight_decay = c->optim.weight_decay;
-    oo.momentum = c->optim.momentum;
-    oo.nesterov = c->optim.nesterov;
-    if (c->optim.betas.n == 2)
-        oo.beta1 = c->optim.betas.v[0], oo.beta2 = c->optim.betas.v[1];
-    oo.eps = c->optim.eps;
-    int np;
-    pt_tensor *const *params = nn_store_params(store, &np);
-    pt_tensor **decay = calloc((size_t)np + 1, sizeof *decay);
-    pt_tensor **no_decay = calloc((size_t)np + 1, sizeof *no_decay);
-    pt_optim *o = pt_optim_new(&oo);
-    int nd = 0, nn = 0;
-    for (int i = 0; decay && no_decay && i < np; i++) {
-        if (!c->optim.decay_bias_and_norm && pt_ndim(params[i]) <= 1)
-            no_decay[nn++] = params[i];
-        else
-            decay[nd++] = params[i];
-    }
-    if (!o || !decay || !no_decay || np == 0 ||
-        (nd && pt_optim_add_group(o, decay, nd, oo.lr, oo.weight_decay) < 0) ||
-        (nn && pt_optim_add_group(o, no_decay, nn, oo.lr, 0.0) < 0)) {
-        pt_optim_free(o);
-        o = NULL;
-    }
-    free(decay);
-    free(no_decay);
-    return o;
 }
 
 /* The first n scenes of the shapes train split, collated by the driver. 0, or -1 (printed). */
@@ -322,10 +276,10 @@ int main(int argc, char **argv)
         fprintf(stderr, WHO ": %s\n", store ? err : "out of memory");
     collated_batch b;
     memset(&b, 0, sizeof b);
-    pt_optim *opt = model ? make_optimizer(&c, store) : NULL;
+    pt_optim *opt = model ? optim_from_settings(&c, store, err, sizeof err) : NULL;
     step_times *t = calloc((size_t)o.steps, sizeof *t);
     double *v = calloc((size_t)o.steps, sizeof *v);
-    int rc = !model ? 2 : !opt ? (fprintf(stderr, WHO ": optimizer: %s\n", pt_error()), 2)
+    int rc = !model ? 2 : !opt ? (fprintf(stderr, WHO ": %s\n", err), 2)
              : !t || !v ? (fprintf(stderr, WHO ": out of memory\n"), 2)
              : make_batch(d, &env, B, size, &b) ? 2
              : o.write && write_batch(o.write, d, &c, mc, &env, &b) ? 2 : 0;

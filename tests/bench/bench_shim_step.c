@@ -16,19 +16,7 @@
 #include "nn/nn.h"
 #include "models/backbones/resnet.h"
 #include "models/classifier/small_cnn.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* The median time of pt_optim_step over steps updates (see the header). */
 static int bench_adamw(int steps, int warmup)

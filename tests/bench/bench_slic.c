@@ -21,19 +21,7 @@
 #include "codec/image.h"
 #include "geometry/slic.h"
 #include "pipeline/augment.h"
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 static uint8_t *load(const char *path, int ch, int *h, int *w)
 {
@@ -144,8 +132,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fclose(f);
-    qsort(tc, (size_t)rounds, sizeof *tc, cmp_d);
-    qsort(tp, (size_t)rounds, sizeof *tp, cmp_d);
+    qsort(tc, (size_t)rounds, sizeof *tc, cmp_double);
+    qsort(tp, (size_t)rounds, sizeof *tp, cmp_double);
     double mc = tc[rounds / 2], mp = tp[rounds / 2];
     printf("slic_ms=%.1f skimage_ms=%.1f (512x512 CIELAB, k %d, compactness %g, %d iterations, 1 "
            "thread)\n", mc, mp, k, m, iters);
@@ -171,7 +159,7 @@ int main(int argc, char **argv)
         slic_segment(feat, H, H, F, SLIC_CHW, &p, lab2, err, sizeof err);
         best[r] = now_ms() - t0;
     }
-    qsort(best, 5, sizeof *best, cmp_d);
+    qsort(best, 5, sizeof *best, cmp_double);
     printf("slic_feature_ms=%.1f (64 x 256 x 256 CHW, k 256, 10 iterations, median of 5)\n",
            best[2]);
     remove(in), remove(out);

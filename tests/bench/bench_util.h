@@ -1,0 +1,25 @@
+/*
+ * bench_util.h - the timing helpers every benchmark uses: a monotonic clock in milliseconds and
+ * the comparison that sorts step times (for medians). Each bench is its own executable, so the
+ * functions are static inline here.
+ */
+#ifndef PICTOR_BENCH_UTIL_H
+#define PICTOR_BENCH_UTIL_H
+
+#include <time.h>
+
+static inline double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+/* qsort comparison of doubles, ascending */
+static inline int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#endif
