@@ -172,6 +172,10 @@ pt_status pt_atomic_commit(pt_atomic_file *f)
 
 pt_status pt_commit_temp_file(const char *tmp, const char *path)
 {
+    if (!tmp || !path) {
+        pt_error_set("pt_commit_temp_file: NULL %s", tmp ? "path" : "temp file name");
+        return PT_ERR;
+    }
     int fd = open(tmp, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return temp_fail(path, tmp, "opening", errno);

@@ -176,10 +176,10 @@ int cfgdiff_compute(const char *old_text, const char *new_text, cfgdiff *out, ch
     memset(out, 0, sizeof *out);
     kv_list a = {0}, b = {0};
     int cap = 0, rc = flatten(old_text, &a) || flatten(new_text, &b) ? -1 : 0;
-    if (!rc)
+    if (!rc && a.n) /* no qsort/bsearch of a NULL array: an empty text has none */
         qsort(a.v, (size_t)a.n, sizeof *a.v, by_key);
     for (int i = 0; i < b.n && !rc; i++) {
-        kv *hit = bsearch(&b.v[i], a.v, (size_t)a.n, sizeof *a.v, by_key);
+        kv *hit = a.n ? bsearch(&b.v[i], a.v, (size_t)a.n, sizeof *a.v, by_key) : NULL;
         if (hit)
             hit->used = 1;
         if (!hit || strcmp(hit->val, b.v[i].val))
