@@ -183,17 +183,12 @@ static void write_set(const char *path, int n, double ratio, double error, int i
 
 static void write_config(const char *dir, const char *train, const char *extra)
 {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/c.yaml", dir);
-    FILE *f = fopen(p, "w");
-    cr_assert(f);
-    fprintf(f, "model: {type: gcn, features: 8, depth: 3, gcn_widths: [16], superpixels: 30%s}\n"
+    tst_write_text(dir, "c.yaml", "model: {type: gcn, features: 8, depth: 3, gcn_widths: [16], superpixels: 30%s}\n"
                "data: {train: %s, val: val.h5}\n"
                "train: {max_steps: 120, batch_size: 8, eval_every: 120, log_every: 10, seed: 0, "
                "threads: 1}\n"
                "optim: {type: adam, lr: 0.005}\n",
             extra, train);
-    fclose(f);
 }
 
 static double last_metric(const char *dir, const char *jsonl, const char *key)

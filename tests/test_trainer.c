@@ -336,18 +336,13 @@ Test(trainer, full_disk_while_checkpointing_keeps_the_previous_checkpoint)
  * config's header (with their continuation lines), or points to `pictor data help`. */
 Test(trainer, missing_dataset_error_gives_the_command_that_makes_it)
 {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/made.yaml", g_dir);
-    FILE *f = fopen(p, "w");
-    cr_assert_not_null(f);
-    fprintf(f, "# Make the data first:\n"
+    tst_write_text(g_dir, "made.yaml", "# Make the data first:\n"
                "#   pictor data synth shapes --n 3 --size 64 \\\n"
                "#       --out later.h5\n"
                "# then train; this line is no command\n"
                "_base_: cfg.yaml\n"
                "# pictor data import-idx --out not-in-the-header.h5\n"
                "data: {train: later.h5}\n");
-    fclose(f);
     cr_expect_eq(tst_pictor(g_dir, "train made.yaml"), 1, "%s", tst_output(g_dir));
     const char *out = tst_output(g_dir);
     cr_expect(strstr(out, "later.h5 (data.train) does not exist yet; made.yaml says how to make "
@@ -361,10 +356,7 @@ Test(trainer, missing_dataset_error_gives_the_command_that_makes_it)
                      "gone.h5 (data.val) does not exist yet: make it with `pictor data"),
               "%s", tst_output(g_dir));
     /* a file that exists but is no dataset gets no such hint */
-    snprintf(p, sizeof p, "%s/junk.h5", g_dir);
-    f = fopen(p, "w");
-    fputs("junk", f);
-    fclose(f);
+    tst_write_text(g_dir, "junk.h5", "junk");
     cr_expect_eq(tst_pictor(g_dir, "train cfg.yaml --set data.train=junk.h5"), 1);
     cr_expect(!strstr(tst_output(g_dir), "does not exist yet"), "%s", tst_output(g_dir));
 }
