@@ -34,7 +34,7 @@ def gauss3():
 def modnet(sem, det, fus, m, img, wb, r):
     b = m.shape[0]
     g = F.conv2d(F.interpolate(m, size=sem.shape[2:], mode="bilinear", align_corners=False),
-                 gauss3(), padding=1)
+                 gauss3().to(m.dtype), padding=1)
     n = max(wb.sum().item(), 1.0)
     per = lambda x: x.mean(dim=(1, 2, 3))
     ls = (per((torch.sigmoid(sem) - g) ** 2) * wb).sum() / n
