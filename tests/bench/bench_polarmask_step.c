@@ -32,9 +32,7 @@
 
 #include "core/driver.h"
 #include "core/optim_setup.h"
-#include "pipeline/collate.h"
-#include "synth/synth_instances.h"
-#include "bench_util.h"
+#include "bench_step.h"
 
 #define WHO "bench_polarmask_step"
 
@@ -42,12 +40,6 @@ typedef struct {
     const char *config, *write;
     int threads, steps, warmup, batch, size;
 } bench_opts;
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int parse(int argc, char **argv, bench_opts *o)
 {
@@ -122,42 +114,6 @@ static int field_text(const driver *d, const void *model_cfg, const char *sectio
     }
 }
 
-/* The first n scenes of the shapes train split, collated by the driver. 0, or -1 (printed). */
-static int make_batch(const driver *d, const drv_env *env, int n, int size, collated_batch *out)
-{
-    synth_scene *sc = calloc((size_t)n, sizeof *sc);
-    sample *smp = calloc((size_t)n, sizeof *smp);
-    instance *inst = calloc((size_t)n * SYNTH_SCENE_MAX_INSTANCES, sizeof *inst);
-    char err[1024];
-    int rc = sc && smp && inst ? 0 : (snprintf(err, sizeof err, "out of memory"), -1);
-    for (int i = 0; rc == 0 && i < n; i++) {
-        if (synth_shapes_scene(size, 3, 0, 1, i, &sc[i], err, sizeof err)) {
-            rc = -1;
-            break;
-        }
-        sample_init(&smp[i]);
-        smp[i].index = i;
-        smp[i].h = smp[i].w = size;
-        smp[i].c = 3;
-        smp[i].image = sc[i].image; /* borrowed: the samples are not sample_free'd */
-        smp[i].instances = inst + (size_t)i * SYNTH_SCENE_MAX_INSTANCES;
-        smp[i].n_instances = sc[i].n;
-        for (int k = 0; k < sc[i].n; k++)
-            smp[i].instances[k] = (instance){.class_id = sc[i].inst[k].class_id,
-                                             .mask = sc[i].inst[k].mask};
-    }
-    if (rc == 0) {
-        collate_config cc = d->collate(env);
-        rc = collate_samples(&cc, smp, n, out, err, sizeof err);
-    }
-    if (rc)
-        fprintf(stderr, WHO ": the batch: %s\n", err);
-    for (int i = 0; sc && i < n; i++)
-        synth_scene_free(&sc[i]);
-    free(sc), free(smp), free(inst);
-    return rc;
-}
-
 /* The batch and the settings of the step into a safetensors file for the PyTorch side. */
 static int write_batch(const char *path, const driver *d, const settings *c, const void *mc,
                        const drv_env *env, const collated_batch *b)
@@ -200,53 +156,6 @@ static int write_batch(const char *path, const driver *d, const settings *c, con
     return ok ? 0 : -1;
 }
 
-typedef struct {
-    double fwd, bwd, opt;
-} step_times;
-
-/* The first step's loss and terms, to compare with the PyTorch side's (both start from
- * normal(0, 0.01) heads, so they agree to a few per cent whatever the random draws). */
-static void print_terms(double total, const drv_terms *terms)
-{
-    printf("c_first_loss=%.5f (", total);
-    for (int i = 0; i < terms->n; i++)
-        printf("%s%s %.5f", i ? ", " : "", terms->name[i], pt_item_or_nan(terms->value[i]));
-    printf(")\n");
-}
-
-/* One training step; 0, or 2 with the message printed. */
-static int step(const driver *d, void *model, pt_optim *opt, nn_store *store, double max_norm,
-                const collated_batch *b, int first, step_times *t)
-{
-    double t0 = now_ms();
-    pt_optim_zero_grad(opt);
-    size_t mark = pt_scope_begin();
-    drv_terms terms = {0};
-    pt_tensor *loss = d->loss(model, b, &terms);
-    double lv = pt_item_or_nan(loss);
-    for (int i = 0; i < terms.n; i++) /* the trainer reads and checks every term */
-        if (!isfinite(pt_item_or_nan(terms.value[i])))
-            lv = NAN;
-    if (first)
-        print_terms(lv, &terms);
-    double t1 = now_ms();
-    int rc = !loss || !isfinite(lv) || pt_backward(loss, NULL, 0) != PT_OK;
-    pt_scope_end(mark);
-    double t2 = now_ms();
-    int np;
-    pt_tensor *const *params = nn_store_params(store, &np);
-    double gnorm;
-    rc = rc || pt_clip_grad_norm(params, np, max_norm, 2.0, &gnorm) != PT_OK ||
-         pt_optim_step(opt) != PT_OK;
-    double t3 = now_ms();
-    if (rc) {
-        fprintf(stderr, WHO ": %s\n", isfinite(lv) ? pt_error() : "the loss is not finite");
-        return 2;
-    }
-    *t = (step_times){t1 - t0, t2 - t1, t3 - t2};
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     bench_opts o;
@@ -277,11 +186,10 @@ int main(int argc, char **argv)
     collated_batch b;
     memset(&b, 0, sizeof b);
     pt_optim *opt = model ? optim_from_settings(&c, store, err, sizeof err) : NULL;
-    step_times *t = calloc((size_t)o.steps, sizeof *t);
-    double *v = calloc((size_t)o.steps, sizeof *v);
+    bench_step_times *t = calloc((size_t)o.steps, sizeof *t);
     int rc = !model ? 2 : !opt ? (fprintf(stderr, WHO ": %s\n", err), 2)
-             : !t || !v ? (fprintf(stderr, WHO ": out of memory\n"), 2)
-             : make_batch(d, &env, B, size, &b) ? 2
+             : !t ? (fprintf(stderr, WHO ": out of memory\n"), 2)
+             : bench_shapes_batch(WHO, d, &env, B, size, &b) ? 2
              : o.write && write_batch(o.write, d, &c, mc, &env, &b) ? 2 : 0;
     if (!rc) {
         int np;
@@ -294,23 +202,14 @@ int main(int argc, char **argv)
     }
     const double max_norm = c.train.grad_clip > 0 ? c.train.grad_clip : INFINITY;
     for (int i = 0; !rc && i < o.warmup + o.steps; i++) {
-        step_times s;
-        rc = step(d, model, opt, store, max_norm, &b, i == 0, &s);
+        bench_step_times s;
+        rc = bench_driver_step(WHO, d, model, opt, store, max_norm, &b, i == 0, &s);
         if (!rc && i >= o.warmup)
             t[i - o.warmup] = s;
     }
-    if (!rc) {
-        const char *part[4] = {"step", "forward", "backward", "optim"};
-        for (int k = 0; k < 4; k++) {
-            for (int i = 0; i < o.steps; i++)
-                v[i] = k == 0   ? t[i].fwd + t[i].bwd + t[i].opt
-                       : k == 1 ? t[i].fwd
-                       : k == 2 ? t[i].bwd
-                                : t[i].opt;
-            printf("c_%s_ms=%.4f\n", part[k], median(v, o.steps));
-        }
-    }
-    free(t), free(v);
+    if (!rc)
+        bench_print_parts(t, o.steps);
+    free(t);
     collated_batch_free(&b);
     pt_optim_free(opt);
     if (model)

@@ -44,8 +44,8 @@ import torch.nn.functional as F
 import torchvision
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-import safetensors_np  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_step  # noqa: E402
 
 STRIDES = (8, 16, 32, 64, 128)
 PRIOR_BIAS = -math.log((1 - 0.01) / 0.01)
@@ -186,34 +186,21 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    arrays, meta = safetensors_np.load(a.inputs)
-    t = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
-    num = {k: float(v) for k, v in meta.items() if k not in ("backbone", "optim")}
+    t, meta, num = bench_step.load_inputs(a.inputs)
     depth = int(meta["backbone"].replace("resnet", ""))
     model = PolarMask(depth, int(num["channels"]), int(num["num_classes"]), int(num["num_rays"]),
                       int(num["head_convs"]), int(num["gn_groups"]), num["refine"] != 0,
                       num["contour_head"] != 0)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    keep_decay = num["decay_bias_and_norm"] != 0
-    decay = [p for p in params if keep_decay or p.ndim > 1]
-    no_decay = [p for p in params if not keep_decay and p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": num["weight_decay"]},
-              {"params": no_decay, "weight_decay": 0.0}]
     kind = meta["optim"]
-    if kind == "sgd":
-        opt = torch.optim.SGD(groups, lr=num["lr"], momentum=num["momentum"],
-                              nesterov=num["nesterov"] != 0, foreach=True)
-    else:
-        ctor = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
-        opt = ctor(groups, lr=num["lr"], betas=(num["beta1"], num["beta2"]), eps=num["eps"],
-                   foreach=True)
-    max_norm = num["grad_clip"] if num["grad_clip"] > 0 else math.inf
+    opt = bench_step.optimizer(params, kind, num)
+    max_norm = bench_step.max_norm(num)
     x = t["images"]
     print("polarmask step (PyTorch): %s, %d parameters, batch %d, %dx%d, %d threads, %s"
           % (meta["backbone"], sum(p.numel() for p in params), x.shape[0], x.shape[2],
              x.shape[3], a.threads, kind))
-    times = {"step": [], "forward": [], "backward": [], "optim": []}
+    times = {k: [] for k in bench_step.PARTS}
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
@@ -238,10 +225,7 @@ def main():
             for k, v in (("step", t3 - t0), ("forward", t1 - t0), ("backward", t2 - t1),
                          ("optim", t3 - t2)):
                 times[k].append(v * 1e3)
-    for k in ("step", "forward", "backward", "optim"):
-        v = sorted(times[k])
-        n = len(v)
-        print("py_%s_ms=%.4f" % (k, v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])))
+    bench_step.print_medians(times)
 
 
 if __name__ == "__main__":
