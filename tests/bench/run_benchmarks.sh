@@ -69,6 +69,19 @@ if [ -x "$build/bench_polarmask_step" ]; then
         "--inputs $pm_in"
 fi
 
+# The portrait model's training step (configs/portrait/synth_mbv3.yaml: MobileNetV3-small
+# segmentation and depth networks, width 32, the semantic / detail / fusion branches and the
+# depth decoder; MODNet's three losses + the Laplacian NLL; Adam; batch 8 of 128 px synthetic
+# composites): pictor's driver against the same networks in PyTorch (portrait_step.py), on the
+# batch and targets the C side writes.
+if [ -x "$build/bench_portrait_step" ]; then
+    pp_in="$build/portrait_step_batch.safetensors"
+    versus portrait_step_speed_vs_python "portrait 2x MobileNetV3-small, batch 8, 128x128" \
+        bench_portrait_step portrait_step.py 5 \
+        "--config $here/../../configs/portrait/synth_mbv3.yaml --write $pp_in" \
+        "--inputs $pp_in"
+fi
+
 # PolarMask targets (data/polar_targets.c: contours, centres, center sampling, rays, contour map)
 # against a straightforward Python/NumPy port of PolarMask's target code
 # (tests/reference/polar_targets_ref.py) on the same 64 synthetic 256x256 images (3-8 occluding
