@@ -16,9 +16,6 @@
  * Python sides (bench_step.py) use. bench_shapes_batch: the first n scenes of the synthetic shapes
  * train split collated by a driver. Each bench is its own executable and uses some of these: the
  * functions are static inline.
- *
- * NOTE (gcn helper, session 4): reconstructed after an accidental overwrite, from the code these
- * functions replaced in bench_polarmask_step.c; same names and signatures as the callers use.
  */
 #ifndef PICTOR_BENCH_STEP_H
 #define PICTOR_BENCH_STEP_H

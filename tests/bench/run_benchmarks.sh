@@ -82,6 +82,19 @@ if [ -x "$build/bench_portrait_step" ]; then
         "--inputs $pp_in"
 fi
 
+# The gcn model's training step (configs/gcn/tissue.yaml: the small dilated FCN, per image SLIC on
+# the detached features, the superpixel graph, the GCN, the weak labels from the area ratio,
+# class-balanced BCE; Adam; batch 8 of 64 px synthetic tissue images): pictor's driver against
+# the same step in PyTorch (gcn_step.py: scikit-image's SLIC, the graph in NumPy, torch.sparse.mm),
+# on the batch the C side writes. SLIC runs inside the step on both sides (it clusters the
+# current features); both print its share (c_slic_ms / py_slic_ms) and CPU times per step.
+if [ -x "$build/bench_gcn_step" ]; then
+    gc_in="$build/gcn_step_batch.safetensors"
+    versus gcn_step_speed_vs_python "gcn small FCN + SLIC + GCN, batch 8, 64x64" \
+        bench_gcn_step gcn_step.py 10 \
+        "--config $here/../../configs/gcn/tissue.yaml --write $gc_in" "--inputs $gc_in"
+fi
+
 # PolarMask targets (data/polar_targets.c: contours, centres, center sampling, rays, contour map)
 # against a straightforward Python/NumPy port of PolarMask's target code
 # (tests/reference/polar_targets_ref.py) on the same 64 synthetic 256x256 images (3-8 occluding
