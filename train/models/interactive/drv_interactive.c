@@ -96,16 +96,6 @@ static const cfg_section noc_section = {
 
 /* ------------------------------------------------------------------ targets (loader threads) */
 
-typedef struct {
-    int n, h, w;
-    int64_t *index;
-    uint8_t *gt;     /* n * h * w, NOC_* codes */
-    uint8_t *rgb;    /* n * h * w * 3, the images as the model sees them (for pictures) */
-    uint8_t *empty;  /* n: 1 where the object has no pixel left (a tiny object after resizing or
-                        cropping): left out of the losses and of the evaluation (counted) */
-    float (*box)[4]; /* the object's box, x1/y1 exclusive */
-} ia_payload;
-
 static void payload_free(void *p)
 {
     ia_payload *l = p;
@@ -324,10 +314,9 @@ pt_status ia_host_prediction(const pt_tensor *logits, const pt_tensor *inbox, si
     return PT_OK;
 }
 
-/* The object box grown by a random fraction in [0, jitter] of its size per side (training), or by
- * exactly grow / 2 per side (evaluation, grow >= 0 and jitter < 0); clipped to the image. */
-static void grown_box(const float *box, double jitter, double grow, prng *r, int h, int w,
-                      float *out)
+/* See ia_model.h. */
+void ia_grown_box(const float *box, double jitter, double grow, prng *r, int h, int w,
+                  float *out)
 {
     double bw = box[2] - box[0], bh = box[3] - box[1];
     double g[4];
@@ -449,7 +438,7 @@ static pt_tensor *ia_loss(void *self, const collated_batch *b, drv_terms *terms)
             break;
         }
         cl[i] = ck[i].clicks;
-        grown_box(p->box[i], m->cfg.model.box_jitter, 0, &m->rng, h, w, boxes[i]);
+        ia_grown_box(p->box[i], m->cfg.model.box_jitter, 0, &m->rng, h, w, boxes[i]);
     }
     const float *prev = NULL;
     for (int t = 0; ok && t < extra; t++) {
@@ -644,7 +633,7 @@ static pt_status eval_object(ia *m, const inet_part1_out *p1, const ia_payload *
         st = PT_ERR;
         pt_error_set("interactive eval: dataset item %lld has no object pixel", (long long)p->index[i]);
     } else if (proto == 1) {
-        grown_box(p->box[i], -1, m->cfg.noc.rect_grow, NULL, h, w, box);
+        ia_grown_box(p->box[i], -1, m->cfg.noc.rect_grow, NULL, h, w, box);
     } else {
         st = ia_proposal(m, p1, i, h, w, k.y, k.x, box);
         m->ev.proposal_iou += rpn_box_iou(box, p->box[i]);

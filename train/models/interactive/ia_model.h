@@ -61,6 +61,23 @@ typedef struct {
     ia_eval ev;
 } ia;
 
+/* The batch's targets (collated_batch.payload), made by the driver's collate in the loader's
+ * workers: per image its dataset index, its object and the image itself. */
+typedef struct {
+    int n, h, w;
+    int64_t *index;
+    uint8_t *gt;     /* n * h * w, NOC_* codes */
+    uint8_t *rgb;    /* n * h * w * 3, the images as the model sees them (for pictures) */
+    uint8_t *empty;  /* n: 1 where the object has no pixel left (a tiny object after resizing or
+                        cropping): left out of the losses and of the evaluation (counted) */
+    float (*box)[4]; /* the object's box, x1/y1 exclusive */
+} ia_payload;
+
+/* The object box grown by a random fraction in [0, jitter] of its size per side, four draws from r
+ * in the order left, top, right, bottom (training), or by exactly grow / 2 per side (evaluation:
+ * jitter < 0, grow >= 0, r unused); clipped to the h x w image. */
+void ia_grown_box(const float *box, double jitter, double grow, prng *r, int h, int w, float *out);
+
 /* Correction maps of b images [b, n_maps, h, w]: image i's taps are clicks[i][0..nc[i]); prev
  * (b * h * w probabilities, or NULL: zeros) the previous prediction. NULL with pt_error() set. */
 pt_tensor *ia_maps_tensor(const ia *m, const noc_click *const *clicks, const int *nc, int b,
