@@ -13,7 +13,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-import safetensors_np  # noqa: E402,F401  (re-exported for the bench scripts)
+import safetensors_np  # noqa: E402
 
 PARTS = ("step", "forward", "backward", "optim")
 

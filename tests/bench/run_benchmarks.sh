@@ -69,6 +69,20 @@ if [ -x "$build/bench_polarmask_step" ]; then
         "--inputs $pm_in"
 fi
 
+# The interactive model's training step (configs/interactive/mval_r18.yaml: ResNet-18 split
+# after layer2, RPN, correction maps + previous mask, decoder, 3x3 position-sensitive assembling;
+# the RPN loss, the first tap, the simulated correction taps under no-grad, the final pass and the
+# mask loss; clip and AdamW; batch 8 of 160 px shapes scenes): pictor's driver against the same
+# network in PyTorch (interactive_step.py), on the batch, anchor sample, rectangles and number of
+# simulated taps the C side writes (fixed for every step of both).
+if [ -x "$build/bench_interactive_step" ]; then
+    ia_in="$build/interactive_step_batch.safetensors"
+    versus interactive_step_speed_vs_python "interactive R18, batch 8, 160x160" \
+        bench_interactive_step interactive_step.py 5 \
+        "--config $here/../../configs/interactive/mval_r18.yaml --write $ia_in" \
+        "--inputs $ia_in"
+fi
+
 # The portrait model's training step (configs/portrait/synth_mbv3.yaml: MobileNetV3-small
 # segmentation and depth networks, width 32, the semantic / detail / fusion branches and the
 # depth decoder; MODNet's three losses + the Laplacian NLL; Adam; batch 8 of 128 px synthetic
