@@ -95,40 +95,6 @@ int __wrap_gcn_graph_build(const int32_t *labels, int n, int h, int w, const flo
     return rc;
 }
 
-/* ---- options */
-
-typedef struct {
-    const char *config, *write;
-    int threads, steps, warmup, batch, size;
-} bench_opts;
-
-static int parse(int argc, char **argv, bench_opts *o)
-{
-    *o = (bench_opts){.config = "configs/gcn/tissue.yaml", .threads = 1, .steps = 10,
-                      .warmup = 2, .batch = 0, .size = 64};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
-        if (!strcmp(k, "--config")) o->config = v;
-        else if (!strcmp(k, "--write")) o->write = v;
-        else if (!strcmp(k, "--threads")) o->threads = atoi(v);
-        else if (!strcmp(k, "--steps")) o->steps = atoi(v);
-        else if (!strcmp(k, "--warmup")) o->warmup = atoi(v);
-        else if (!strcmp(k, "--batch")) o->batch = atoi(v);
-        else if (!strcmp(k, "--size")) o->size = atoi(v);
-        else {
-            fprintf(stderr, WHO ": unknown option %s %s\n", k, v);
-            return 1;
-        }
-    }
-    if (argc % 2 == 0 || o->steps < 1 || o->steps > 100000 || o->warmup < 0 || o->batch < 0 ||
-        o->size < 16 || o->size > 4096) {
-        fprintf(stderr, WHO ": options come in pairs; need steps >= 1, warmup >= 0, batch >= 0 "
-                        "(0: train.batch_size), size 16..4096\n");
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- the batch */
 
 /* The first n tissue images (seed 1) at size px, ratio exact, error 0.05, collated by the driver;
@@ -186,80 +152,44 @@ static int write_batch(const char *path, const settings *c, const collated_batch
 
 int main(int argc, char **argv)
 {
-    bench_opts o;
-    if (parse(argc, argv, &o))
+    bench_opts o = {.config = "configs/gcn/tissue.yaml", .threads = 1, .steps = 10, .warmup = 2,
+                    .size = 64};
+    if (bench_parse(WHO, argc, argv, &o))
         return 1;
-    const driver *d = driver_find("gcn");
-    void *mc = d ? calloc(1, d->model_cfg_size) : NULL;
-    settings_extra x = {0};
-    settings c;
-    char err[2048];
-    if (!mc || driver_extra_sections(d, mc, &x) ||
-        settings_load(&c, o.config, NULL, 0, &x, err, sizeof err)) {
-        fprintf(stderr, WHO ": %s\n", mc ? err : "no gcn driver");
-        free(mc);
-        return 1;
-    }
-    const int B = o.batch > 0 ? o.batch : (int)c.train.batch_size;
-    const int size = c.data.image_size > 0 ? (int)c.data.image_size : o.size;
-    pt_set_num_threads(o.threads);
-    pt_manual_seed((uint64_t)c.train.seed);
-    nn_store *store = nn_store_new((uint64_t)c.train.seed);
-    drv_env env = {.cfg = &c, .model_cfg = mc, .store = store, .in_channels = 3,
-                   .image_h = size, .image_w = size, .run_dir = ""};
-    void *model = store ? d->create(&env, err, sizeof err) : NULL;
-    if (!model)
-        fprintf(stderr, WHO ": %s\n", store ? err : "out of memory");
+    bench_model m;
     collated_batch b;
     memset(&b, 0, sizeof b);
-    pt_optim *opt = model ? optim_from_settings(&c, store, err, sizeof err) : NULL;
-    bench_step_times *t = calloc((size_t)o.steps, sizeof *t);
-    double *sl = calloc((size_t)o.steps, sizeof *sl), *gr = calloc((size_t)o.steps, sizeof *gr);
-    double *cs = calloc((size_t)o.steps, sizeof *cs), *cc = calloc((size_t)o.steps, sizeof *cc);
-    float *ratio = calloc((size_t)B, sizeof *ratio), *error = calloc((size_t)B, sizeof *error);
-    int64_t n_params = 0;
-    if (model) {
-        int np;
-        pt_tensor *const *params = nn_store_params(store, &np);
-        for (int i = 0; i < np; i++)
-            n_params += pt_numel(params[i]);
-    }
-    int rc = !model ? 2 : !opt ? (fprintf(stderr, WHO ": %s\n", err), 2)
-             : !t || !sl || !gr || !cs || !cc || !ratio || !error ? (fprintf(stderr, WHO ": out of memory\n"), 2)
-             : make_batch(d, &env, B, size, &b, ratio, error) ? 2
-             : o.write && write_batch(o.write, &c, &b, ratio, error, B, n_params) ? 2 : 0;
+    int rc = bench_model_open(&m, WHO, "gcn", &o, (drv_env){.in_channels = 3});
+    const int B = m.batch, n = o.steps;
+    double *sl = calloc((size_t)n, sizeof *sl), *gr = calloc((size_t)n, sizeof *gr);
+    double *cs = calloc((size_t)n, sizeof *cs), *cc = calloc((size_t)n, sizeof *cc);
+    float *ratio = calloc((size_t)B + 1, sizeof *ratio), *error = calloc((size_t)B + 1, sizeof *error);
+    rc = rc ? rc : !sl || !gr || !cs || !cc || !ratio || !error ? (fprintf(stderr, WHO ": out of memory\n"), 2)
+         : make_batch(m.d, &m.env, B, m.size, &b, ratio, error) ? 2
+         : o.write && write_batch(o.write, &m.c, &b, ratio, error, B, m.n_params) ? 2 : 0;
     if (!rc)
         printf("gcn step (pictor): %s, %lld parameters, batch %d, %dx%d, %d threads\n", o.config,
-               (long long)n_params, B, size, size, o.threads);
-    const double max_norm = c.train.grad_clip > 0 ? c.train.grad_clip : INFINITY;
-    for (int i = 0; !rc && i < o.warmup + o.steps; i++) {
-        bench_step_times s;
+               (long long)m.n_params, B, m.size, m.size, o.threads);
+    for (int i = 0; !rc && i < o.warmup + n; i++) {
         if (i == o.warmup)
             sp_calls = sp_total = 0;
         slic_ms = graph_ms = slic_cpu_ms = 0;
         double c0 = cpu_ms(CLOCK_PROCESS_CPUTIME_ID);
-        rc = bench_driver_step(WHO, d, model, opt, store, max_norm, &b, i == 0, &s);
+        rc = bench_model_step(&m, WHO, &o, &b, i);
         const int k = i - o.warmup;
         if (!rc && k >= 0) {
-            t[k] = s, sl[k] = slic_ms, gr[k] = graph_ms, cs[k] = slic_cpu_ms;
+            sl[k] = slic_ms, gr[k] = graph_ms, cs[k] = slic_cpu_ms;
             cc[k] = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
         }
     }
     if (!rc) {
-        bench_print_parts(t, o.steps);
-        printf("c_slic_ms=%.4f\nc_graph_ms=%.4f\nc_superpixels=%.1f\n",
-               bench_median(sl, o.steps), bench_median(gr, o.steps),
-               sp_calls ? (double)sp_total / (double)sp_calls : 0.0);
-        printf("c_step_cpu_ms=%.4f\nc_slic_cpu_ms=%.4f\n", bench_median(cc, o.steps),
-               bench_median(cs, o.steps));
+        bench_print_parts(m.t, n);
+        printf("c_slic_ms=%.4f\nc_graph_ms=%.4f\nc_superpixels=%.1f\n", bench_median(sl, n),
+               bench_median(gr, n), sp_calls ? (double)sp_total / (double)sp_calls : 0.0);
+        printf("c_step_cpu_ms=%.4f\nc_slic_cpu_ms=%.4f\n", bench_median(cc, n), bench_median(cs, n));
     }
-    free(t), free(sl), free(gr), free(cs), free(cc), free(ratio), free(error);
+    free(sl), free(gr), free(cs), free(cc), free(ratio), free(error);
     collated_batch_free(&b);
-    pt_optim_free(opt);
-    if (model)
-        d->destroy(model);
-    nn_store_free(store);
-    settings_free(&c);
-    free(mc);
+    bench_model_close(&m);
     return rc;
 }

@@ -51,37 +51,6 @@
 
 #define WHO "bench_interactive_step"
 
-typedef struct {
-    const char *config, *write;
-    int threads, steps, warmup, batch;
-} bench_opts;
-
-static int parse(int argc, char **argv, bench_opts *o)
-{
-    *o = (bench_opts){.config = "configs/interactive/mval_r18.yaml", .threads = 1, .steps = 10,
-                      .warmup = 2, .batch = 0};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
-        if (!strcmp(k, "--config")) o->config = v;
-        else if (!strcmp(k, "--write")) o->write = v;
-        else if (!strcmp(k, "--threads")) o->threads = atoi(v);
-        else if (!strcmp(k, "--steps")) o->steps = atoi(v);
-        else if (!strcmp(k, "--warmup")) o->warmup = atoi(v);
-        else if (!strcmp(k, "--batch")) o->batch = atoi(v);
-        else {
-            fprintf(stderr, WHO ": unknown option %s %s\n", k, v);
-            return 1;
-        }
-    }
-    if (argc % 2 == 0 || o->steps < 1 || o->steps > 100000 || o->warmup < 0 || o->batch < 0 ||
-        o->threads < 1) {
-        fprintf(stderr, WHO ": options come in pairs; need steps >= 1, warmup >= 0, threads >= 1, "
-                        "batch >= 0 (0: train.batch_size)\n");
-        return 1;
-    }
-    return 0;
-}
-
 /* What one step draws from the generator state r0 (see the header). */
 typedef struct {
     int64_t na, sampled; /* anchors per image; sampled anchors of the batch */
@@ -155,7 +124,6 @@ static int put(pt_dict *dict, const char *name, const void *data, const int64_t 
 static int write_inputs(const char *path, const settings *c, const ia *m,
                         const collated_batch *b, const step_draws *dr)
 {
-    static const char *const optims[] = {"sgd", "adam", "adamw"};
     static const char *const backbones[] = {"resnet18", "resnet34", "resnet50"};
     const ia_payload *p = b->payload;
     const int64_t B = p->n, H = p->h, W = p->w;
@@ -170,25 +138,16 @@ static int write_inputs(const char *path, const settings *c, const ia *m,
          put(dict, "rpn_deltas", dr->deltas, (int64_t[]){B, dr->na, 4}, 3, PT_F32) &&
          put(dict, "boxes", dr->boxes, (int64_t[]){B, 4}, 2, PT_F32);
     const ia_cfg *ic = &m->cfg;
-    char v[64];
-    struct { const char *k; double x; } nums[] = {
+    const bench_num nums[] = {
         {"ps_grid", (double)ic->model.ps_grid}, {"decoder_width", (double)ic->model.decoder_width},
         {"prev_mask", ic->model.prev_mask}, {"n_anchors", m->net.n_anchors},
         {"extra_taps", dr->extra}, {"rpn_sampled", (double)dr->sampled},
         {"rpn_weight", ic->loss.rpn_weight}, {"mask_weight", ic->loss.mask_weight},
         {"mask_nfl", ic->loss.mask}, {"pred_thr", 0.49}, /* ia_loss's training threshold */
-        {"lr", c->optim.lr}, {"weight_decay", c->optim.weight_decay},
-        {"momentum", c->optim.momentum}, {"nesterov", c->optim.nesterov},
-        {"beta1", c->optim.betas.n == 2 ? c->optim.betas.v[0] : 0.9},
-        {"beta2", c->optim.betas.n == 2 ? c->optim.betas.v[1] : 0.999},
-        {"eps", c->optim.eps}, {"decay_bias_and_norm", c->optim.decay_bias_and_norm},
-        {"grad_clip", c->train.grad_clip}};
-    for (size_t i = 0; ok && i < sizeof nums / sizeof *nums; i++) {
-        snprintf(v, sizeof v, "%.17g", nums[i].x);
-        ok = pt_dict_set_meta(dict, nums[i].k, v) == PT_OK;
-    }
+    };
+    ok = ok && !bench_put_nums(dict, nums, sizeof nums / sizeof *nums) &&
+         !bench_put_optim_meta(dict, c);
     ok = ok && pt_dict_set_meta(dict, "backbone", backbones[ic->model.backbone]) == PT_OK &&
-         pt_dict_set_meta(dict, "optim", optims[c->optim.type]) == PT_OK &&
          pt_safetensors_save(dict, path) == PT_OK;
     if (!ok)
         fprintf(stderr, WHO ": writing %s: %s\n", path, keep ? pt_error() : "out of memory");
@@ -199,60 +158,29 @@ static int write_inputs(const char *path, const settings *c, const ia *m,
 
 int main(int argc, char **argv)
 {
-    bench_opts o;
-    if (parse(argc, argv, &o))
+    bench_opts o = {.config = "configs/interactive/mval_r18.yaml", .threads = 1, .steps = 10,
+                    .warmup = 2, .size = 160};
+    if (bench_parse(WHO, argc, argv, &o))
         return 1;
-    const driver *d = driver_find("interactive");
-    void *mc = d ? calloc(1, d->model_cfg_size) : NULL;
-    settings_extra x = {0};
-    settings c;
-    char err[2048];
-    if (!mc || driver_extra_sections(d, mc, &x) ||
-        settings_load(&c, o.config, NULL, 0, &x, err, sizeof err)) {
-        fprintf(stderr, WHO ": %s\n", mc ? err : "no interactive driver");
-        free(mc);
-        return 1;
-    }
-    const int B = o.batch > 0 ? o.batch : (int)c.train.batch_size;
-    const int size = c.data.image_size > 0 ? (int)c.data.image_size : 160;
-    pt_set_num_threads(o.threads);
-    pt_manual_seed((uint64_t)c.train.seed);
-    nn_store *store = nn_store_new((uint64_t)c.train.seed);
     static const char *const fg[1] = {"foreground"};
-    drv_env env = {.cfg = &c, .model_cfg = mc, .store = store, .in_channels = 3,
-                   .image_h = size, .image_w = size, .num_classes = 1, .class_names = fg,
-                   .run_dir = ""};
-    ia *model = store ? d->create(&env, err, sizeof err) : NULL;
-    if (!model)
-        fprintf(stderr, WHO ": %s\n", store ? err : "out of memory");
+    bench_model m;
     collated_batch b;
     memset(&b, 0, sizeof b);
     step_draws dr = {0};
-    pt_optim *opt = model ? optim_from_settings(&c, store, err, sizeof err) : NULL;
-    bench_step_times *t = calloc((size_t)o.steps, sizeof *t);
-    int rc = !model ? 2 : !opt ? (fprintf(stderr, WHO ": %s\n", err), 2)
-             : !t ? (fprintf(stderr, WHO ": out of memory\n"), 2)
-             : bench_shapes_batch(WHO, d, &env, B, size, &b) ? 2 : 0;
+    int rc = bench_model_open(&m, WHO, "interactive", &o,
+                              (drv_env){.in_channels = 3, .num_classes = 1, .class_names = fg});
+    ia *model = m.model;
+    rc = rc ? rc : bench_shapes_batch(WHO, m.d, &m.env, m.batch, m.size, &b) ? 2 : 0;
     const prng r0 = model ? model->rng : (prng){{0}};
     rc = rc ? rc : replay_draws(model, r0, b.payload, &dr) ? 2
-         : o.write && write_inputs(o.write, &c, model, &b, &dr) ? 2 : 0;
-    if (!rc) {
-        int np;
-        pt_tensor *const *params = nn_store_params(store, &np);
-        int64_t n = 0;
-        for (int i = 0; i < np; i++)
-            n += pt_numel(params[i]);
+         : o.write && write_inputs(o.write, &m.c, model, &b, &dr) ? 2 : 0;
+    if (!rc)
         printf("interactive step (pictor): %s, %lld parameters, batch %d, %dx%d, %d threads, "
-               "%d simulated taps, %lld RPN anchors sampled\n", o.config, (long long)n, B, size,
-               size, o.threads, dr.extra, (long long)dr.sampled);
-    }
-    const double max_norm = c.train.grad_clip > 0 ? c.train.grad_clip : INFINITY;
+               "%d simulated taps, %lld RPN anchors sampled\n", o.config, (long long)m.n_params,
+               m.batch, m.size, m.size, o.threads, dr.extra, (long long)dr.sampled);
     for (int i = 0; !rc && i < o.warmup + o.steps; i++) {
-        bench_step_times s;
         model->rng = r0; /* the same draws every step (see the header) */
-        rc = bench_driver_step(WHO, d, model, opt, store, max_norm, &b, i == 0, &s);
-        if (!rc && i >= o.warmup)
-            t[i - o.warmup] = s;
+        rc = bench_model_step(&m, WHO, &o, &b, i);
         if (!rc && i == 0 && memcmp(&model->rng, &dr.end, sizeof dr.end)) {
             fprintf(stderr, WHO ": the driver's step drew differently from the replay (ia_loss "
                             "changed its draws?): the written inputs do not match the C step\n");
@@ -260,15 +188,9 @@ int main(int argc, char **argv)
         }
     }
     if (!rc)
-        bench_print_parts(t, o.steps);
-    free(t);
+        bench_print_parts(m.t, o.steps);
     draws_free(&dr);
     collated_batch_free(&b);
-    pt_optim_free(opt);
-    if (model)
-        d->destroy(model);
-    nn_store_free(store);
-    settings_free(&c);
-    free(mc);
+    bench_model_close(&m);
     return rc;
 }

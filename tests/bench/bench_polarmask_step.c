@@ -36,40 +36,6 @@
 
 #define WHO "bench_polarmask_step"
 
-typedef struct {
-    const char *config, *write;
-    int threads, steps, warmup, batch, size;
-} bench_opts;
-
-static int parse(int argc, char **argv, bench_opts *o)
-{
-    /* the study's stores are 64 px scenes (experiments/polarmask/run.sh: --size 64) */
-    *o = (bench_opts){.config = "experiments/polarmask/config.yaml", .threads = 1, .steps = 10,
-                      .warmup = 2, .batch = 0, .size = 64};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
-        if (!strcmp(k, "--config")) o->config = v;
-        else if (!strcmp(k, "--write")) o->write = v;
-        else if (!strcmp(k, "--threads")) o->threads = atoi(v);
-        else if (!strcmp(k, "--steps")) o->steps = atoi(v);
-        else if (!strcmp(k, "--warmup")) o->warmup = atoi(v);
-        else if (!strcmp(k, "--batch")) o->batch = atoi(v);
-        else if (!strcmp(k, "--size")) o->size = atoi(v);
-        else {
-            fprintf(stderr, WHO ": unknown option %s %s\n", k, v);
-            return 1;
-        }
-    }
-    if (argc % 2 == 0 || o->steps < 1 || o->steps > 100000 || o->warmup < 0 || o->batch < 0 ||
-        o->size < SYNTH_SCENE_MIN_SIZE || o->size > SYNTH_SCENE_MAX_SIZE) {
-        fprintf(stderr, WHO ": options come in pairs; need steps >= 1, warmup >= 0, batch >= 0 "
-                        "(0: train.batch_size), size %d..%d\n", SYNTH_SCENE_MIN_SIZE,
-                SYNTH_SCENE_MAX_SIZE);
-        return 1;
-    }
-    return 0;
-}
-
 /* The field `key` of the driver's section `section` (its model section or one of its
  * more_sections), whose offsets are relative to model_cfg; NULL when there is none. */
 static const cfg_field *driver_field(const driver *d, const char *section, const char *key)
@@ -123,7 +89,6 @@ static int write_batch(const char *path, const driver *d, const settings *c, con
                                              "gn_groups", "refine", "contour_head"};
     static const char *const loss_keys[] = {"coarse_weight", "contour_weight", "focal_alpha",
                                             "focal_gamma"};
-    static const char *const optims[] = {"sgd", "adam", "adamw"};
     pt_dict *dict = pt_dict_new();
     int ok = dict && pt_dict_put(dict, "images", pt_clone(b->images)) == PT_OK;
     for (int t = 0; ok && t < 4 && t < b->n_targets; t++)
@@ -136,20 +101,9 @@ static int write_batch(const char *path, const driver *d, const settings *c, con
     for (size_t i = 0; ok && i < sizeof loss_keys / sizeof *loss_keys; i++)
         ok = !field_text(d, mc, "loss", loss_keys[i], v, sizeof v) &&
              pt_dict_set_meta(dict, loss_keys[i], v) == PT_OK;
-    struct { const char *k; double x; } nums[] = {
-        {"num_classes", env->num_classes}, {"lr", c->optim.lr},
-        {"weight_decay", c->optim.weight_decay}, {"momentum", c->optim.momentum},
-        {"nesterov", c->optim.nesterov},
-        {"beta1", c->optim.betas.n == 2 ? c->optim.betas.v[0] : 0.9},
-        {"beta2", c->optim.betas.n == 2 ? c->optim.betas.v[1] : 0.999},
-        {"eps", c->optim.eps}, {"decay_bias_and_norm", c->optim.decay_bias_and_norm},
-        {"grad_clip", c->train.grad_clip}};
-    for (size_t i = 0; ok && i < sizeof nums / sizeof *nums; i++) {
-        snprintf(v, sizeof v, "%.17g", nums[i].x);
-        ok = pt_dict_set_meta(dict, nums[i].k, v) == PT_OK;
-    }
-    ok = ok && pt_dict_set_meta(dict, "optim", optims[c->optim.type]) == PT_OK &&
-         pt_safetensors_save(dict, path) == PT_OK;
+    const bench_num nums[] = {{"num_classes", env->num_classes}};
+    ok = ok && !bench_put_nums(dict, nums, sizeof nums / sizeof *nums) &&
+         !bench_put_optim_meta(dict, c) && pt_safetensors_save(dict, path) == PT_OK;
     if (!ok)
         fprintf(stderr, WHO ": writing %s: %s\n", path, pt_error());
     pt_dict_free(dict);
@@ -158,64 +112,27 @@ static int write_batch(const char *path, const driver *d, const settings *c, con
 
 int main(int argc, char **argv)
 {
-    bench_opts o;
-    if (parse(argc, argv, &o))
+    /* the study's stores are 64 px scenes (experiments/polarmask/run.sh: --size 64) */
+    bench_opts o = {.config = "experiments/polarmask/config.yaml", .threads = 1, .steps = 10,
+                    .warmup = 2, .size = 64};
+    if (bench_parse(WHO, argc, argv, &o))
         return 1;
-    const driver *d = driver_find("polarmask");
-    void *mc = d ? calloc(1, d->model_cfg_size) : NULL;
-    settings_extra x = {0};
-    settings c;
-    char err[2048];
-    if (!mc || driver_extra_sections(d, mc, &x) ||
-        settings_load(&c, o.config, NULL, 0, &x, err, sizeof err)) {
-        fprintf(stderr, WHO ": %s\n", mc ? err : "no polarmask driver");
-        free(mc);
-        return 1;
-    }
-    const int B = o.batch > 0 ? o.batch : (int)c.train.batch_size;
-    const int size = c.data.image_size > 0 ? (int)c.data.image_size : o.size;
-    pt_set_num_threads(o.threads);
-    pt_manual_seed((uint64_t)c.train.seed);
-    nn_store *store = nn_store_new((uint64_t)c.train.seed);
-    drv_env env = {.cfg = &c, .model_cfg = mc, .store = store, .in_channels = 3,
-                   .image_h = size, .image_w = size, .num_classes = SYNTH_N_SHAPES,
-                   .class_names = SYNTH_SHAPE_CLASSES, .run_dir = ""};
-    void *model = store ? d->create(&env, err, sizeof err) : NULL;
-    if (!model)
-        fprintf(stderr, WHO ": %s\n", store ? err : "out of memory");
+    bench_model m;
     collated_batch b;
     memset(&b, 0, sizeof b);
-    pt_optim *opt = model ? optim_from_settings(&c, store, err, sizeof err) : NULL;
-    bench_step_times *t = calloc((size_t)o.steps, sizeof *t);
-    int rc = !model ? 2 : !opt ? (fprintf(stderr, WHO ": %s\n", err), 2)
-             : !t ? (fprintf(stderr, WHO ": out of memory\n"), 2)
-             : bench_shapes_batch(WHO, d, &env, B, size, &b) ? 2
-             : o.write && write_batch(o.write, d, &c, mc, &env, &b) ? 2 : 0;
-    if (!rc) {
-        int np;
-        pt_tensor *const *params = nn_store_params(store, &np);
-        int64_t n = 0;
-        for (int i = 0; i < np; i++)
-            n += pt_numel(params[i]);
-        printf("polarmask step (pictor): %s, %lld parameters, batch %d, %dx%d, %d threads\n",
-               o.config, (long long)n, B, size, size, o.threads);
-    }
-    const double max_norm = c.train.grad_clip > 0 ? c.train.grad_clip : INFINITY;
-    for (int i = 0; !rc && i < o.warmup + o.steps; i++) {
-        bench_step_times s;
-        rc = bench_driver_step(WHO, d, model, opt, store, max_norm, &b, i == 0, &s);
-        if (!rc && i >= o.warmup)
-            t[i - o.warmup] = s;
-    }
+    int rc = bench_model_open(&m, WHO, "polarmask", &o,
+                              (drv_env){.in_channels = 3, .num_classes = SYNTH_N_SHAPES,
+                                        .class_names = SYNTH_SHAPE_CLASSES});
+    rc = rc ? rc : bench_shapes_batch(WHO, m.d, &m.env, m.batch, m.size, &b) ? 2
+         : o.write && write_batch(o.write, m.d, &m.c, m.mc, &m.env, &b) ? 2 : 0;
     if (!rc)
-        bench_print_parts(t, o.steps);
-    free(t);
+        printf("polarmask step (pictor): %s, %lld parameters, batch %d, %dx%d, %d threads\n",
+               o.config, (long long)m.n_params, m.batch, m.size, m.size, o.threads);
+    for (int i = 0; !rc && i < o.warmup + o.steps; i++)
+        rc = bench_model_step(&m, WHO, &o, &b, i);
+    if (!rc)
+        bench_print_parts(m.t, o.steps);
     collated_batch_free(&b);
-    pt_optim_free(opt);
-    if (model)
-        d->destroy(model);
-    nn_store_free(store);
-    settings_free(&c);
-    free(mc);
+    bench_model_close(&m);
     return rc;
 }

@@ -16,6 +16,13 @@
  * Python sides (bench_step.py) use. bench_shapes_batch: the first n scenes of the synthetic shapes
  * train split collated by a driver. Each bench is its own executable and uses some of these: the
  * functions are static inline.
+ *
+ * bench_parse reads the benches' common options (each "--key value"):
+ *   --config PATH --threads N --steps N --warmup N --batch B (0: train.batch_size) --size S
+ *   --write FILE (the batch and settings for the Python side)
+ * bench_model_open binds a config with a driver's tables as the trainer does, seeds, and builds
+ * the model on S x S images (data.image_size when set, else --size) and the trainer's optimizer;
+ * bench_model_step times step i (< warmup: not kept), bench_model_close frees it all.
  */
 #ifndef PICTOR_BENCH_STEP_H
 #define PICTOR_BENCH_STEP_H
@@ -26,6 +33,7 @@
 #include <string.h>
 
 #include "core/driver.h"
+#include "core/optim_setup.h"
 #include "pipeline/collate.h"
 #include "synth/synth_instances.h"
 #include "bench_util.h"
@@ -136,6 +144,160 @@ static inline void bench_print_parts(const bench_step_times *t, int n)
         printf("c_%s_ms=%.4f\n", part[k], bench_median(v, n));
     }
     free(v);
+}
+
+/* ------------------------------------------------------------------ what --write saves */
+
+typedef struct {
+    const char *k;
+    double x;
+} bench_num;
+
+/* n numbers as metadata of dict ("%.17g": exact). 0, or -1 (pt_error). */
+static inline int bench_put_nums(pt_dict *dict, const bench_num *nums, size_t n)
+{
+    char v[64];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(v, sizeof v, "%.17g", nums[i].x);
+        if (pt_dict_set_meta(dict, nums[i].k, v) != PT_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* The trainer's optimizer settings as metadata of dict, under the names bench_step.py's
+ * optimizer() and max_norm() read: optim (sgd|adam|adamw), lr, weight_decay, momentum, nesterov,
+ * beta1, beta2 (0.9 / 0.999 unless optim.betas), eps, decay_bias_and_norm, grad_clip. 0, or -1. */
+static inline int bench_put_optim_meta(pt_dict *dict, const settings *c)
+{
+    static const char *const optims[] = {"sgd", "adam", "adamw"};
+    const bench_num nums[] = {
+        {"lr", c->optim.lr}, {"weight_decay", c->optim.weight_decay},
+        {"momentum", c->optim.momentum}, {"nesterov", c->optim.nesterov},
+        {"beta1", c->optim.betas.n == 2 ? c->optim.betas.v[0] : 0.9},
+        {"beta2", c->optim.betas.n == 2 ? c->optim.betas.v[1] : 0.999},
+        {"eps", c->optim.eps}, {"decay_bias_and_norm", c->optim.decay_bias_and_norm},
+        {"grad_clip", c->train.grad_clip}};
+    if (c->optim.type < 0 || c->optim.type > 2) {
+        pt_error_set("bench: unknown optimizer type");
+        return -1;
+    }
+    return bench_put_nums(dict, nums, sizeof nums / sizeof *nums) ||
+                   pt_dict_set_meta(dict, "optim", optims[c->optim.type]) != PT_OK
+               ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ options and the model */
+
+typedef struct {
+    const char *config, *write;
+    int threads, steps, warmup, batch, size;
+} bench_opts;
+
+/* The options into *o, whose fields hold the bench's defaults. 0, or 1 (printed after who). */
+static inline int bench_parse(const char *who, int argc, char **argv, bench_opts *o)
+{
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--config")) o->config = v;
+        else if (!strcmp(k, "--write")) o->write = v;
+        else if (!strcmp(k, "--threads")) o->threads = atoi(v);
+        else if (!strcmp(k, "--steps")) o->steps = atoi(v);
+        else if (!strcmp(k, "--warmup")) o->warmup = atoi(v);
+        else if (!strcmp(k, "--batch")) o->batch = atoi(v);
+        else if (!strcmp(k, "--size")) o->size = atoi(v);
+        else {
+            fprintf(stderr, "%s: unknown option %s %s\n", who, k, v);
+            return 1;
+        }
+    }
+    if (argc % 2 == 0 || o->steps < 1 || o->steps > 100000 || o->warmup < 0 || o->batch < 0 ||
+        o->threads < 1 || o->size < 16 || o->size > 4096) {
+        fprintf(stderr, "%s: options come in pairs; need steps >= 1, warmup >= 0, threads >= 1, "
+                        "batch >= 0 (0: train.batch_size), size 16..4096\n", who);
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const driver *d;
+    void *mc;                /* the driver's model settings */
+    settings c;
+    nn_store *store;
+    drv_env env;
+    void *model;
+    pt_optim *opt;
+    int batch, size;         /* the batch size and the image side used */
+    int64_t n_params;
+    double max_norm;         /* train.grad_clip, INFINITY without one */
+    bench_step_times *t;     /* the timed steps' parts, o->steps of them */
+    int loaded;              /* c holds settings to free */
+} bench_model;
+
+/* Build *m for driver `type` from o->config (see the header); env_tmpl gives the dataset facts
+ * (in_channels, num_classes, class_names). 0, or 1 (the config) / 2 (the model), printed after who;
+ * bench_model_close(m) either way. */
+static inline int bench_model_open(bench_model *m, const char *who, const char *type,
+                                   const bench_opts *o, drv_env env_tmpl)
+{
+    memset(m, 0, sizeof *m);
+    char err[2048];
+    settings_extra x = {0};
+    m->d = driver_find(type);
+    m->mc = m->d ? calloc(1, m->d->model_cfg_size) : NULL;
+    if (!m->mc || driver_extra_sections(m->d, m->mc, &x) ||
+        settings_load(&m->c, o->config, NULL, 0, &x, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", who, m->mc ? err : "no such driver");
+        return 1;
+    }
+    m->loaded = 1;
+    m->batch = o->batch > 0 ? o->batch : (int)m->c.train.batch_size;
+    m->size = m->c.data.image_size > 0 ? (int)m->c.data.image_size : o->size;
+    m->max_norm = m->c.train.grad_clip > 0 ? m->c.train.grad_clip : INFINITY;
+    pt_set_num_threads(o->threads);
+    pt_manual_seed((uint64_t)m->c.train.seed);
+    m->store = nn_store_new((uint64_t)m->c.train.seed);
+    m->env = env_tmpl;
+    m->env.cfg = &m->c, m->env.model_cfg = m->mc, m->env.store = m->store, m->env.run_dir = "";
+    m->env.image_h = m->env.image_w = m->size;
+    m->model = m->store ? m->d->create(&m->env, err, sizeof err) : NULL;
+    m->opt = m->model ? optim_from_settings(&m->c, m->store, err, sizeof err) : NULL;
+    m->t = calloc((size_t)o->steps, sizeof *m->t);
+    if (!m->model || !m->opt || !m->t) {
+        fprintf(stderr, "%s: %s\n", who, m->store && m->t ? err : "out of memory");
+        return 2;
+    }
+    int np;
+    pt_tensor *const *params = nn_store_params(m->store, &np);
+    for (int i = 0; i < np; i++)
+        m->n_params += pt_numel(params[i]);
+    return 0;
+}
+
+/* Step i of warmup + steps on batch b (the first prints its loss terms; warm-up steps are not
+ * kept). 0, or 2 (printed after who). */
+static inline int bench_model_step(bench_model *m, const char *who, const bench_opts *o,
+                                   const collated_batch *b, int i)
+{
+    bench_step_times s;
+    int rc = bench_driver_step(who, m->d, m->model, m->opt, m->store, m->max_norm, b, i == 0, &s);
+    if (!rc && i >= o->warmup)
+        m->t[i - o->warmup] = s;
+    return rc;
+}
+
+static inline void bench_model_close(bench_model *m)
+{
+    free(m->t);
+    pt_optim_free(m->opt);
+    if (m->model)
+        m->d->destroy(m->model);
+    nn_store_free(m->store);
+    if (m->loaded)
+        settings_free(&m->c);
+    free(m->mc);
+    memset(m, 0, sizeof *m);
 }
 
 #endif

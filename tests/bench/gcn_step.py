@@ -38,7 +38,6 @@ other settings are refused):
   (tests/bench/bench_step.py); clip_grad_norm_ to train.grad_clip (inf without one: the trainer
   computes the norm anyway).
 """
-import argparse
 import math
 import random
 import sys
@@ -189,14 +188,7 @@ def loss_of(model, x, ratio, error, m, rng, stats):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--inputs", required=True, help="bench_gcn_step --write FILE")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a = bench_step.parse_args("bench_gcn_step")
     t, meta, _ = bench_step.load_inputs(a.inputs)
     cfg = yaml.safe_load(meta["config"])
     m, o = cfg["model"], cfg["optim"]
@@ -227,31 +219,14 @@ def main():
     sp = []
     for i in range(a.warmup + a.steps):
         stats = {"slic": 0.0, "graph": 0.0, "slic_cpu": 0.0, "sp": []}
-        t0, c0 = time.perf_counter(), time.process_time()
-        opt.zero_grad(set_to_none=True)
-        loss, terms = loss_of(model, x, ratio, error, m, rng, stats)
-        lv = loss.item()
-        for v in terms.values():  # the trainer reads and checks every term
-            if not math.isfinite(v.item()):
-                lv = math.nan
-        if i == 0:
-            print("py_first_loss=%.5f (%s)" % (lv, ", ".join("%s %.5f" % (k, v.item())
-                                                              for k, v in terms.items())))
-        if not math.isfinite(lv):
-            sys.exit("gcn_step.py: the loss is not finite")
-        t1 = time.perf_counter()
-        loss.backward()
-        del loss, terms
-        t2 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
-        opt.step()
-        t3, c3 = time.perf_counter(), time.process_time()
+        c0 = time.process_time()
+        parts = bench_step.timed_step("gcn_step.py", opt, params, max_norm,
+                                      lambda: loss_of(model, x, ratio, error, m, rng, stats), i == 0)
+        c3 = time.process_time()
         if i >= a.warmup:
+            bench_step.keep_times(times, parts)
             times["step_cpu"].append((c3 - c0) * 1e3)
             times["slic_cpu"].append(stats["slic_cpu"])
-            for k, v in (("step", t3 - t0), ("forward", t1 - t0), ("backward", t2 - t1),
-                         ("optim", t3 - t2)):
-                times[k].append(v * 1e3)
             times["slic"].append(stats["slic"])
             times["graph"].append(stats["graph"])
             sp += stats["sp"]

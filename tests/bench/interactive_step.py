@@ -39,7 +39,6 @@ the RPN's targets (8 x 4,800 anchors against one box each at 160 px: IoUs and a 
 measured apart, small next to the convolutions) are read from FILE instead of computed in the step; the cells of the rectangles are computed once per step, the C
 side rebuilds them at each pass.
 """
-import argparse
 import math
 import os
 import sys
@@ -191,14 +190,7 @@ def loss_of(model, x, t, num, cells, inbox, gt, keep_np, tap_time):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--inputs", required=True, help="bench_interactive_step --write FILE")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a = bench_step.parse_args("bench_interactive_step")
     t, meta, num = bench_step.load_inputs(a.inputs)
     depth = int(meta["backbone"].replace("resnet", ""))
     k = int(num["ps_grid"])
@@ -220,30 +212,14 @@ def main():
     taps_ms = []
     for i in range(a.warmup + a.steps):
         tap_time = [0.0]
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        cells, inbox = cells_of(t["boxes"], k, (H + 3) // 4, (W + 3) // 4, H, W)
-        loss, terms = loss_of(model, x, t, num, cells, inbox, gt, keep_np, tap_time)
-        lv = loss.item()
-        for v in terms.values():  # the trainer reads and checks every term
-            if not math.isfinite(v.item()):
-                lv = math.nan
-        if i == 0:
-            print("py_first_loss=%.5f (%s)" % (lv, ", ".join("%s %.5f" % (k, v.item())
-                                                              for k, v in terms.items())))
-        if not math.isfinite(lv):
-            sys.exit("interactive_step.py: the loss is not finite")
-        t1 = time.perf_counter()
-        loss.backward()
-        del loss, terms
-        t2 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
-        opt.step()
-        t3 = time.perf_counter()
+
+        def step_loss():
+            cells, inbox = cells_of(t["boxes"], k, (H + 3) // 4, (W + 3) // 4, H, W)
+            return loss_of(model, x, t, num, cells, inbox, gt, keep_np, tap_time)
+        parts = bench_step.timed_step("interactive_step.py", opt, params, max_norm, step_loss,
+                                      i == 0)
         if i >= a.warmup:
-            for name, v in (("step", t3 - t0), ("forward", t1 - t0), ("backward", t2 - t1),
-                            ("optim", t3 - t2)):
-                times[name].append(v * 1e3)
+            bench_step.keep_times(times, parts)
             taps_ms.append(tap_time[0] * 1e3)
     bench_step.print_medians(times)
     taps_ms.sort()

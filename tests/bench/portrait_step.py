@@ -26,11 +26,8 @@ The loss, as drv_portrait.c sums it, with the formulas of tests/reference/portra
 fusion_w L_f + depth_w L_nll. The optimizer and the clip: tests/bench/bench_step.py (the
 trainer's two groups; Adam with foreach=True as the config says).
 """
-import argparse
-import math
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -120,14 +117,7 @@ def loss_of(o, t, num):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--inputs", required=True, help="bench_portrait_step --write FILE")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a = bench_step.parse_args("bench_portrait_step")
     t, meta, num = bench_step.load_inputs(a.inputs)
     model = PNet(meta["backbone"], meta["depth_backbone"], int(num["width"]),
                  num["depth_net"] != 0)
@@ -143,29 +133,10 @@ def main():
                               a.threads, kind))
     times = {k: [] for k in bench_step.PARTS}
     for i in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss, terms = loss_of(model(x), t, num)
-        lv = loss.item()
-        for v in terms.values():  # the trainer reads and checks every term
-            if not math.isfinite(v.item()):
-                lv = math.nan
-        if i == 0:
-            print("py_first_loss=%.5f (%s)" % (lv, ", ".join("%s %.5f" % (k, v.item())
-                                                              for k, v in terms.items())))
-        if not math.isfinite(lv):
-            sys.exit("portrait_step.py: the loss is not finite")
-        t1 = time.perf_counter()
-        loss.backward()
-        del loss, terms
-        t2 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
-        opt.step()
-        t3 = time.perf_counter()
+        parts = bench_step.timed_step("portrait_step.py", opt, params, max_norm,
+                                      lambda: loss_of(model(x), t, num), i == 0)
         if i >= a.warmup:
-            for k, v in (("step", t3 - t0), ("forward", t1 - t0), ("backward", t2 - t1),
-                         ("optim", t3 - t2)):
-                times[k].append(v * 1e3)
+            bench_step.keep_times(times, parts)
     bench_step.print_medians(times)
 
 
