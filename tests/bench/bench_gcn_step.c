@@ -112,12 +112,7 @@ static int make_batch(const driver *d, const drv_env *env, int n, int size, coll
         smp[i].area_error = 0.05f;
         ratio[i] = smp[i].area_ratio, error[i] = smp[i].area_error;
     }
-    if (rc == 0) {
-        collate_config cc = d->collate(env);
-        rc = collate_samples(&cc, smp, n, out, err, sizeof err);
-    }
-    if (rc)
-        fprintf(stderr, WHO ": the batch: %s\n", err);
+    rc = bench_collate(WHO, d, env, smp, n, out, rc, err, sizeof err);
     for (int i = 0; smp && i < n; i++)
         sample_free(&smp[i]);
     free(smp);

@@ -118,12 +118,7 @@ static int make_batch(const driver *d, const drv_env *env, int n, int size, coll
                                     sizeof err);
         smp[i].index = i;
     }
-    if (!rc) {
-        collate_config cc = d->collate(env);
-        rc = collate_samples(&cc, smp, n, out, err, sizeof err);
-    }
-    if (rc)
-        fprintf(stderr, WHO ": the batch: %s\n", err);
+    rc = bench_collate(WHO, d, env, smp, n, out, rc, err, sizeof err);
     for (int i = 0; smp && i < n; i++)
         sample_free(&smp[i]);
     free(smp), free(prgb), free(pmask), free(brgb);

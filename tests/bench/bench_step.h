@@ -42,6 +42,21 @@ typedef struct {
     double fwd, bwd, opt;
 } bench_step_times;
 
+/* The batch's last step: when rc is 0, collate the n samples with the driver's collate into out;
+ * when that or the caller's own preparation (rc != 0, message in err) failed, print err after
+ * who. Returns 0 or -1. */
+static inline int bench_collate(const char *who, const driver *d, const drv_env *env, sample *smp,
+                                int n, collated_batch *out, int rc, char *err, size_t errlen)
+{
+    if (rc == 0) {
+        collate_config cc = d->collate(env);
+        rc = collate_samples(&cc, smp, n, out, err, errlen);
+    }
+    if (rc)
+        fprintf(stderr, "%s: the batch: %s\n", who, err);
+    return rc ? -1 : 0;
+}
+
 /* The first n scenes of the shapes train split at size px, collated by the driver d. 0, or -1
  * (printed after who). */
 static inline int bench_shapes_batch(const char *who, const driver *d, const drv_env *env, int n,
@@ -68,12 +83,7 @@ static inline int bench_shapes_batch(const char *who, const driver *d, const drv
             smp[i].instances[k] = (instance){.class_id = sc[i].inst[k].class_id,
                                              .mask = sc[i].inst[k].mask};
     }
-    if (rc == 0) {
-        collate_config cc = d->collate(env);
-        rc = collate_samples(&cc, smp, n, out, err, sizeof err);
-    }
-    if (rc)
-        fprintf(stderr, "%s: the batch: %s\n", who, err);
+    rc = bench_collate(who, d, env, smp, n, out, rc, err, sizeof err);
     for (int i = 0; sc && i < n; i++)
         synth_scene_free(&sc[i]);
     free(sc), free(smp), free(inst);

@@ -108,3 +108,14 @@ def keep_times(times, parts):
     f, b, o = parts
     for k, v in (("step", f + b + o), ("forward", f), ("backward", b), ("optim", o)):
         times[k].append(v)
+
+
+def run_steps(who, a, opt, params, max_norm_, loss_fn):
+    """a.warmup + a.steps timed steps of loss_fn (see timed_step); prints the medians of the
+    a.steps kept ones."""
+    times = {k: [] for k in PARTS}
+    for i in range(a.warmup + a.steps):
+        parts = timed_step(who, opt, params, max_norm_, loss_fn, i == 0)
+        if i >= a.warmup:
+            keep_times(times, parts)
+    print_medians(times)

@@ -191,13 +191,8 @@ def main():
     print("polarmask step (PyTorch): %s, %d parameters, batch %d, %dx%d, %d threads, %s"
           % (meta["backbone"], sum(p.numel() for p in params), x.shape[0], x.shape[2],
              x.shape[3], a.threads, kind))
-    times = {k: [] for k in bench_step.PARTS}
-    for i in range(a.warmup + a.steps):
-        parts = bench_step.timed_step("polarmask_step.py", opt, params, max_norm,
-                                      lambda: loss_of(model(x), t, num), i == 0)
-        if i >= a.warmup:
-            bench_step.keep_times(times, parts)
-    bench_step.print_medians(times)
+    bench_step.run_steps("polarmask_step.py", a, opt, params, max_norm,
+                         lambda: loss_of(model(x), t, num))
 
 
 if __name__ == "__main__":

@@ -131,13 +131,8 @@ def main():
           "%d threads, %s" % (meta["backbone"], meta["depth_backbone"], int(num["width"]),
                               sum(p.numel() for p in params), x.shape[0], x.shape[2], x.shape[3],
                               a.threads, kind))
-    times = {k: [] for k in bench_step.PARTS}
-    for i in range(a.warmup + a.steps):
-        parts = bench_step.timed_step("portrait_step.py", opt, params, max_norm,
-                                      lambda: loss_of(model(x), t, num), i == 0)
-        if i >= a.warmup:
-            bench_step.keep_times(times, parts)
-    bench_step.print_medians(times)
+    bench_step.run_steps("portrait_step.py", a, opt, params, max_norm,
+                         lambda: loss_of(model(x), t, num))
 
 
 if __name__ == "__main__":
