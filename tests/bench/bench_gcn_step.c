@@ -34,7 +34,8 @@
  * time per step: with --threads 1 the work itself, with more threads it adds the pool's
  * spinning) and c_slic_cpu_ms (the SLIC calls' thread CPU time).
  * --write FILE: before timing, save the batch (images as collated, ratio, error) and, as
- * metadata, the resolved config (settings_emit: every key the step depends on) and pictor's
+ * metadata, the resolved config (settings_emit: the model keys), the optimizer settings as the
+ * other step benches write them (bench_put_optim_meta) and pictor's
  * parameter count, for gcn_step.py; run_benchmarks.sh runs both interleaved and prints
  * gcn_step_speed_vs_python.
  */
@@ -137,7 +138,7 @@ static int write_batch(const char *path, const settings *c, const collated_batch
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)n_params);
     ok = ok && pt_dict_set_meta(dict, "c_parameters", v) == PT_OK &&
-         pt_safetensors_save(dict, path) == PT_OK;
+         !bench_put_optim_meta(dict, c) && pt_safetensors_save(dict, path) == PT_OK;
     if (!ok)
         fprintf(stderr, WHO ": writing %s: %s\n", path, f ? pt_error() : "out of memory");
     pt_dict_free(dict);

@@ -63,6 +63,14 @@ def optimizer(params, kind, num):
                 foreach=True)
 
 
+def training_setup(model, meta, num):
+    """model in training mode, its trainable parameters, the trainer's optimizer (meta["optim"],
+    see optimizer) and the clip norm (see max_norm)."""
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    return params, optimizer(params, meta["optim"], num), max_norm(num)
+
+
 def max_norm(num):
     """train.grad_clip, or inf: the trainer computes the norm even without a limit."""
     return num["grad_clip"] if num["grad_clip"] > 0 else math.inf

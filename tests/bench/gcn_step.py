@@ -189,9 +189,8 @@ def loss_of(model, x, ratio, error, m, rng, stats):
 
 def main():
     a = bench_step.parse_args("bench_gcn_step")
-    t, meta, _ = bench_step.load_inputs(a.inputs)
-    cfg = yaml.safe_load(meta["config"])
-    m, o = cfg["model"], cfg["optim"]
+    t, meta, num = bench_step.load_inputs(a.inputs)
+    m = yaml.safe_load(meta["config"])["model"]
     if m["fcn"] != "small" or m["head"] != "gcn" or m["supervision"] != "ratio":
         sys.exit("gcn_step.py: only model.fcn small, head gcn, supervision ratio (got %s, %s, %s)"
                  % (m["fcn"], m["head"], m["supervision"]))
@@ -201,19 +200,10 @@ def main():
         m[k] = int(m[k])
     x, ratio, error = t["images"], t["ratio"].numpy(), t["error"].numpy()
     model = GCNModel(x.shape[1], m["features"], m["depth"], m["gcn_widths"])
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # float(): PyYAML (YAML 1.1) reads an exponent without a dot ("1e-08") as a string
-    num = {k: float(v) for k, v in (
-        ("lr", o["lr"]), ("weight_decay", o["weight_decay"]), ("momentum", o["momentum"]),
-        ("nesterov", o["nesterov"]), ("beta1", o["betas"][0]), ("beta2", o["betas"][1]),
-        ("eps", o["eps"]), ("decay_bias_and_norm", o["decay_bias_and_norm"]),
-        ("grad_clip", cfg["train"]["grad_clip"]))}
-    opt = bench_step.optimizer(params, o["type"], num)
-    max_norm = bench_step.max_norm(num)
+    params, opt, max_norm = bench_step.training_setup(model, meta, num)
     print("gcn step (PyTorch): %d parameters (pictor: %s), batch %d, %dx%d, %d threads, %s"
           % (sum(p.numel() for p in params), meta["c_parameters"], x.shape[0], x.shape[2],
-             x.shape[3], a.threads, o["type"]))
+             x.shape[3], a.threads, meta["optim"]))
     rng = random.Random(0)
     times = {k: [] for k in bench_step.PARTS + ("slic", "graph", "step_cpu", "slic_cpu")}
     sp = []

@@ -196,10 +196,7 @@ def main():
     k = int(num["ps_grid"])
     model = INet(depth, k, 3 if num["prev_mask"] else 2, int(num["decoder_width"]),
                  int(num["n_anchors"]))
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = bench_step.optimizer(params, meta["optim"], num)
-    max_norm = bench_step.max_norm(num)
+    params, opt, max_norm = bench_step.training_setup(model, meta, num)
     x = t["images"]
     B, _, H, W = x.shape
     gt = t["gt"].numpy()

@@ -182,11 +182,8 @@ def main():
     model = PolarMask(depth, int(num["channels"]), int(num["num_classes"]), int(num["num_rays"]),
                       int(num["head_convs"]), int(num["gn_groups"]), num["refine"] != 0,
                       num["contour_head"] != 0)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    params, opt, max_norm = bench_step.training_setup(model, meta, num)
     kind = meta["optim"]
-    opt = bench_step.optimizer(params, kind, num)
-    max_norm = bench_step.max_norm(num)
     x = t["images"]
     print("polarmask step (PyTorch): %s, %d parameters, batch %d, %dx%d, %d threads, %s"
           % (meta["backbone"], sum(p.numel() for p in params), x.shape[0], x.shape[2],

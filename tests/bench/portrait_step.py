@@ -121,11 +121,8 @@ def main():
     t, meta, num = bench_step.load_inputs(a.inputs)
     model = PNet(meta["backbone"], meta["depth_backbone"], int(num["width"]),
                  num["depth_net"] != 0)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    params, opt, max_norm = bench_step.training_setup(model, meta, num)
     kind = meta["optim"]
-    opt = bench_step.optimizer(params, kind, num)
-    max_norm = bench_step.max_norm(num)
     x = t["images"]
     print("portrait step (PyTorch): %s + %s, width %d, %d parameters, batch %d, %dx%d, "
           "%d threads, %s" % (meta["backbone"], meta["depth_backbone"], int(num["width"]),
