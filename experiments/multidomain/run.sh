@@ -17,6 +17,9 @@ SEEDS=${SEEDS:-"1 2 3"}
 MODES=${MODES:-"loss_difference none"}
 HOLDOUTS=${HOLDOUTS:-"photo hand_drawn cartoon"}
 JOBS=${JOBS:-2}
+case $JOBS in
+'' | *[!0-9]* | 0) echo "run.sh: JOBS must be a whole number >= 1 (got '$JOBS')" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT" runs/data
 
