@@ -1,53 +1,80 @@
-#!/bin/sh
-# run.sh - the seed's Table 1 at CPU scale: polarmask with (refine off, contour off) = PolarMask,
-# (refine on, contour off), (refine on, contour on), 3 seeds each, the same data, backbone and
-# budget (config.yaml). Each run is evaluated once at the end on the held-out test split.
+#!/bin/bash
+# run.sh - the seed's Table 1 at the CPU recipe: polarmask with (refine off, contour off) =
+# PolarMask, (refine on, contour off), (refine on, contour on), 3 seeds each, the same data,
+# backbone and budget (config.yaml: the shipped recipe cut to 2,500 steps). Each run is evaluated
+# once at the end on the held-out test split; its last evaluation line is the run's row.
 #
 #   experiments/polarmask/run.sh [BUILD_DIR]        (from the repository root)
 #
-# Writes runs/polarmask_study/results.csv (training), then report.sh evaluates every run and prints
-# the table (mean and spread over seeds) into runs/polarmask_study/table.md.
-# Environment: SEEDS ("1 2 3"), VARIANTS ("base refine full"), EXTRA (more --set options).
+# Writes runs/polarmask_study/results.csv (one row per run) and prints the table (mean and spread
+# over seeds) into runs/polarmask_study/table.md. Runs go seed by seed, so an interrupted study
+# has every variant at its first seeds; a rerun skips the rows already written.
+# Environment: SEEDS ("1 2 3"), VARIANTS ("base refine full"), EXTRA (more --set options),
+# JOBS (runs side by side, default 2: one thread each on a 2-core machine).
+# report.sh re-evaluates the saved weights (e.g. after a change to the evaluation).
 set -eu
 BUILD=${1:-build}
 OUT=runs/polarmask_study
 SEEDS=${SEEDS:-"1 2 3"}
 VARIANTS=${VARIANTS:-"base refine full"}
+JOBS=${JOBS:-2}
+case $JOBS in
+'' | *[!0-9]* | 0) echo "run.sh: JOBS must be a whole number >= 1 (got '$JOBS')" >&2; exit 2 ;;
+esac
+for v in $VARIANTS; do
+    case $v in
+    base | refine | full) ;;
+    *) echo "run.sh: unknown variant '$v' (base, refine, full)" >&2; exit 2 ;;
+    esac
+done
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT" runs/data
 
-train=runs/data/shapes64-train.h5
-test=runs/data/shapes64-test.h5
-[ -f "$train" ] || "$BUILD/pictor" data synth shapes --split train --n 2000 --size 64 --out "$train"
-[ -f "$test" ] || "$BUILD/pictor" data synth shapes --split test --n 300 --size 64 --out "$test"
+train=runs/data/shapes-train.h5
+test=runs/data/shapes-test.h5
+[ -f "$train" ] || "$BUILD/pictor" data synth shapes --split train --n 4000 --out "$train"
+[ -f "$test" ] || "$BUILD/pictor" data synth shapes --split test --n 500 --out "$test"
 
 csv="$OUT/results.csv"
-[ -f "$csv" ] || echo "variant,seed,mask_ap,mask_ap50,mask_ap75,mask_ap_s,mask_ap_m,mask_ap_l,images_per_s,seconds" >"$csv"
-for v in $VARIANTS; do
+[ -f "$csv" ] || echo "variant,seed,mask_ap,mask_ap50,mask_ap75,mask_ap_s,mask_ap_m,mask_ap_l,mask_ap50_agnostic,ray_iou_coarse,ray_iou_fine,images_per_s,seconds" >"$csv"
+# one run: train, then append its row (its last evaluation and training lines) to the csv
+run_one() {
+    v=$1 s=$2 name="${1}_s${2}"
     case $v in
     base) sets="--set model.refine=off --set model.contour_head=off" ;;
     refine) sets="--set model.refine=on --set model.contour_head=off" ;;
     full) sets="--set model.refine=on --set model.contour_head=on" ;;
-    *) echo "unknown variant $v (base, refine, full)" >&2; exit 1 ;;
     esac
-    for s in $SEEDS; do
-        name="${v}_s${s}"
+    rm -rf "${OUT:?}/$name"
+    t0=$(date +%s)
+    # shellcheck disable=SC2086
+    "$BUILD/pictor" train "$here/config.yaml" --set run.name="$name" $sets \
+        --set train.seed="$s" ${EXTRA:-} >"$OUT/$name.log" 2>&1 || { echo "$name: failed, see $OUT/$name.log"; : >"$OUT/failed"; return 1; }
+    t1=$(date +%s)
+    ev=$(grep '"kind":"eval"' "$OUT/$name/metrics.jsonl" | tail -1)
+    tr=$(grep '"kind":"train"' "$OUT/$name/metrics.jsonl" | tail -1)
+    val() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p"; }
+    row="$v,$s,$(val "$ev" mask_ap),$(val "$ev" mask_ap50),$(val "$ev" mask_ap75),$(val "$ev" mask_ap_s),$(val "$ev" mask_ap_m),$(val "$ev" mask_ap_l),$(val "$ev" mask_ap50_agnostic),$(val "$ev" ray_iou_coarse),$(val "$ev" ray_iou_fine),$(val "$tr" images_per_s),$((t1 - t0))"
+    echo "$row" >>"$csv"   # one short line per append: side-by-side runs do not interleave
+    echo "$name: $row"
+}
+
+rm -f "$OUT/failed"
+running=0
+for s in $SEEDS; do
+    for v in $VARIANTS; do
         if grep -q "^$v,$s," "$csv"; then
-            echo "$name: done already"
+            echo "${v}_s${s}: done already"
             continue
         fi
-        rm -rf "${OUT:?}/$name"
-        t0=$(date +%s)
-        # shellcheck disable=SC2086
-        "$BUILD/pictor" train "$here/config.yaml" --set run.name="$name" $sets \
-            --set train.seed="$s" ${EXTRA:-} >"$OUT/$name.log" 2>&1
-        t1=$(date +%s)
-        ev=$(grep '"kind":"eval"' "$OUT/$name/metrics.jsonl" | tail -1)
-        tr=$(grep '"kind":"train"' "$OUT/$name/metrics.jsonl" | tail -1)
-        val() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p"; }
-        row="$v,$s,$(val "$ev" mask_ap),$(val "$ev" mask_ap50),$(val "$ev" mask_ap75),$(val "$ev" mask_ap_s),$(val "$ev" mask_ap_m),$(val "$ev" mask_ap_l),$(val "$tr" images_per_s),$((t1 - t0))"
-        echo "$row" >>"$csv"
-        echo "$name: $row"
+        if [ "$running" -ge "$JOBS" ]; then
+            wait -n || true   # a slot is free as soon as any run ends (a failure is marked)
+            running=$((running - 1))
+        fi
+        run_one "$v" "$s" &
+        running=$((running + 1))
     done
 done
-"$here/report.sh" "$BUILD"
+wait
+/usr/bin/python3 "$here/table.py" "$csv" | tee "$OUT/table.md"
+[ ! -f "$OUT/failed" ] || { echo "some runs failed (their logs are in $OUT)" >&2; exit 1; }

@@ -6,7 +6,7 @@
  * gradient norm clip (train.grad_clip; the trainer computes the norm even without a limit) and
  * the optimizer step with the trainer's two groups (weight decay on the >= 2-D parameters only,
  * unless optim.decay_bias_and_norm). The model, loss and optimizer settings come from a config
- * file (default experiments/polarmask/config.yaml), bound with the driver's tables as the trainer
+ * file (default experiments/polarmask/config_64px.yaml), bound with the driver's tables as the trainer
  * binds them; no dataset is opened.
  *
  * The batch is fixed and built once before timing: the first B scenes of the synthetic `shapes`
@@ -112,8 +112,8 @@ static int write_batch(const char *path, const driver *d, const settings *c, con
 
 int main(int argc, char **argv)
 {
-    /* the study's stores are 64 px scenes (experiments/polarmask/run.sh: --size 64) */
-    bench_opts o = {.config = "experiments/polarmask/config.yaml", .threads = 1, .steps = 10,
+    /* the first study's 64 px scenes and 64-channel model (config_64px.yaml) */
+    bench_opts o = {.config = "experiments/polarmask/config_64px.yaml", .threads = 1, .steps = 10,
                     .warmup = 2, .size = 64};
     if (bench_parse(WHO, argc, argv, &o))
         return 1;

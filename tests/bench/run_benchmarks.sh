@@ -57,15 +57,15 @@ if [ -x "$build/bench_mobilenetv3_step" ]; then
         bench_mobilenetv3_step mobilenetv3_step.py 10
 fi
 
-# The polarmask study's training step (experiments/polarmask/config.yaml: ResNet-18 + FPN P3-P7,
-# its head, refine module and contour head, its losses, clip and AdamW; batch 8 of the study's
-# 64 px shapes scenes): pictor's driver against the same network in PyTorch (polarmask_step.py),
+# The first polarmask study's training step (experiments/polarmask/config_64px.yaml: ResNet-18 +
+# FPN P3-P7, its head, refine module and contour head, its losses, clip and AdamW; batch 8 of 64 px
+# shapes scenes): pictor's driver against the same network in PyTorch (polarmask_step.py),
 # on the batch and targets the C side writes.
 if [ -x "$build/bench_polarmask_step" ]; then
     pm_in="$build/polarmask_step_batch.safetensors"
     versus polarmask_step_speed_vs_python "polarmask R18+FPN, batch 8, 64x64" \
         bench_polarmask_step polarmask_step.py 5 \
-        "--config $here/../../experiments/polarmask/config.yaml --size 64 --write $pm_in" \
+        "--config $here/../../experiments/polarmask/config_64px.yaml --size 64 --write $pm_in" \
         "--inputs $pm_in"
 fi
 
