@@ -1,9 +1,10 @@
 #!/bin/sh
-# report.sh - evaluate every run of the polarmask study (runs/polarmask_study/<variant>_s<seed>/)
-# on the held-out split with `pictor eval` and print the table: mask AP (COCO) and the polar IoU
+# report.sh - re-evaluate every run of the polarmask study (runs/polarmask_study/<variant>_s<seed>/)
+# on the held-out split with `pictor eval` (after a change to the evaluation, say; run.sh's table
+# is each run's own last evaluation) and print the table into runs/polarmask_study/eval_table.md: mask AP (COCO) and the polar IoU
 # of the coarse and refined rays at the ground truth's positive locations.
 #
-#   experiments/polarmask/report.sh [BUILD_DIR]       (from the repository root; run.sh calls it)
+#   experiments/polarmask/report.sh [BUILD_DIR]       (from the repository root, after run.sh)
 set -eu
 BUILD=${1:-build}
 OUT=runs/polarmask_study
@@ -27,4 +28,4 @@ for dir in "$OUT"/*_s*/; do
     val() { printf '%s' "$line" | sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p"; }
     echo "$v,$s,$(val mask_ap),$(val mask_ap50),$(val mask_ap75),$(val mask_ap_s),$(val mask_ap_m),$(val mask_ap_l),$(val mask_ap50_agnostic),$(val ray_iou_coarse),$(val ray_iou_fine)" >>"$csv"
 done
-/usr/bin/python3 "$here/table.py" "$csv" | tee "$OUT/table.md"
+/usr/bin/python3 "$here/table.py" "$csv" | tee "$OUT/eval_table.md"
