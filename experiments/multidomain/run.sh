@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # run.sh - the multidomain study: `loss_difference` vs `none` on the Fashion-MNIST three-domain
 # set, each image type held out of training in turn, 3 seeds each, the same budget (config.yaml:
 # the shipped recipe cut to 1,250 steps of 48 images). Every run is evaluated once at the end on
@@ -16,11 +16,9 @@ OUT=runs/multidomain_study
 SEEDS=${SEEDS:-"1 2 3"}
 MODES=${MODES:-"loss_difference none"}
 HOLDOUTS=${HOLDOUTS:-"photo hand_drawn cartoon"}
-JOBS=${JOBS:-2}
-case $JOBS in
-'' | *[!0-9]* | 0) echo "run.sh: JOBS must be a whole number >= 1 (got '$JOBS')" >&2; exit 2 ;;
-esac
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../study.sh"
+study_jobs_check
 mkdir -p "$OUT" runs/data
 
 train=runs/data/fmnist-domains32-train60k.h5
@@ -32,23 +30,22 @@ csv="$OUT/results.csv"
 [ -f "$csv" ] || echo "holdout,mode,seed,heldout_accuracy,accuracy,accuracy_photo,accuracy_hand_drawn,accuracy_cartoon,type_accuracy,feature_distance_ratio,seconds" >"$csv"
 # one run: train, then append its row (the last evaluation line of its metrics) to the csv
 run_one() {
-    h=$1 m=$2 s=$3 name="${1}_${2}_s${3}"
-    rm -rf "${OUT:?}/$name"
-    t0=$(date +%s)
+    local h=$1 m=$2 s=$3 name="${1}_${2}_s${3}"
     # shellcheck disable=SC2086
-    "$BUILD/pictor" train "$here/config.yaml" --set run.name="$name" \
-        --set adversarial.mode="$m" --set data.holdout_domain="$h" \
-        --set train.seed="$s" ${EXTRA:-} >"$OUT/$name.log" 2>&1 || { echo "$name: failed, see $OUT/$name.log"; : >"$OUT/failed"; return 1; }
-    t1=$(date +%s)
-    line=$(grep '"kind":"eval"' "$OUT/$name/metrics.jsonl" | tail -1)
-    val() { printf '%s' "$line" | sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p"; }
-    row="$h,$m,$s,$(val heldout_accuracy),$(val accuracy),$(val 'accuracy\/photo'),$(val 'accuracy\/hand_drawn'),$(val 'accuracy\/cartoon'),$(val type_accuracy),$(val feature_distance_ratio),$((t1 - t0))"
-    echo "$row" >>"$csv"   # one short line per append: side-by-side runs do not interleave
+    study_train "$OUT" "$name" "$here/config.yaml" --set adversarial.mode="$m" \
+        --set data.holdout_domain="$h" --set train.seed="$s" ${EXTRA:-} || return 1
+    local line row="$h,$m,$s"
+    line=$(study_last "$OUT" "$name" eval)
+    for k in heldout_accuracy accuracy 'accuracy\/photo' 'accuracy\/hand_drawn' \
+        'accuracy\/cartoon' type_accuracy feature_distance_ratio; do
+        row="$row,$(study_val "$line" "$k")"
+    done
+    row="$row,$study_seconds"
+    echo "$row" >>"$csv"
     echo "$name: $row"
 }
 
 rm -f "$OUT/failed"
-running=0
 for h in $HOLDOUTS; do
     for m in $MODES; do
         for s in $SEEDS; do
@@ -56,15 +53,10 @@ for h in $HOLDOUTS; do
                 echo "${h}_${m}_s${s}: done already"
                 continue
             fi
-            run_one "$h" "$m" "$s" &
-            running=$((running + 1))
-            if [ "$running" -ge "$JOBS" ]; then
-                wait
-                running=0
-            fi
+            study_spawn run_one "$h" "$m" "$s"
         done
     done
 done
 wait
 /usr/bin/python3 "$here/table.py" "$csv" | tee "$OUT/table.md"
-[ ! -f "$OUT/failed" ] || { echo "some runs failed (their logs are in $OUT)" >&2; exit 1; }
+study_failed "$OUT"

@@ -17,17 +17,15 @@ BUILD=${1:-build}
 OUT=runs/polarmask_study
 SEEDS=${SEEDS:-"1 2 3"}
 VARIANTS=${VARIANTS:-"base refine full"}
-JOBS=${JOBS:-2}
-case $JOBS in
-'' | *[!0-9]* | 0) echo "run.sh: JOBS must be a whole number >= 1 (got '$JOBS')" >&2; exit 2 ;;
-esac
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../study.sh"
+study_jobs_check
 for v in $VARIANTS; do
     case $v in
     base | refine | full) ;;
     *) echo "run.sh: unknown variant '$v' (base, refine, full)" >&2; exit 2 ;;
     esac
 done
-here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT" runs/data
 
 train=runs/data/shapes-train.h5
@@ -39,42 +37,37 @@ csv="$OUT/results.csv"
 [ -f "$csv" ] || echo "variant,seed,mask_ap,mask_ap50,mask_ap75,mask_ap_s,mask_ap_m,mask_ap_l,mask_ap50_agnostic,ray_iou_coarse,ray_iou_fine,images_per_s,seconds" >"$csv"
 # one run: train, then append its row (its last evaluation and training lines) to the csv
 run_one() {
-    v=$1 s=$2 name="${1}_s${2}"
+    local v=$1 s=$2 name="${1}_s${2}" sets
     case $v in
     base) sets="--set model.refine=off --set model.contour_head=off" ;;
     refine) sets="--set model.refine=on --set model.contour_head=off" ;;
     full) sets="--set model.refine=on --set model.contour_head=on" ;;
     esac
-    rm -rf "${OUT:?}/$name"
-    t0=$(date +%s)
     # shellcheck disable=SC2086
-    "$BUILD/pictor" train "$here/config.yaml" --set run.name="$name" $sets \
-        --set train.seed="$s" ${EXTRA:-} >"$OUT/$name.log" 2>&1 || { echo "$name: failed, see $OUT/$name.log"; : >"$OUT/failed"; return 1; }
-    t1=$(date +%s)
-    ev=$(grep '"kind":"eval"' "$OUT/$name/metrics.jsonl" | tail -1)
-    tr=$(grep '"kind":"train"' "$OUT/$name/metrics.jsonl" | tail -1)
-    val() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p"; }
-    row="$v,$s,$(val "$ev" mask_ap),$(val "$ev" mask_ap50),$(val "$ev" mask_ap75),$(val "$ev" mask_ap_s),$(val "$ev" mask_ap_m),$(val "$ev" mask_ap_l),$(val "$ev" mask_ap50_agnostic),$(val "$ev" ray_iou_coarse),$(val "$ev" ray_iou_fine),$(val "$tr" images_per_s),$((t1 - t0))"
-    echo "$row" >>"$csv"   # one short line per append: side-by-side runs do not interleave
+    study_train "$OUT" "$name" "$here/config.yaml" $sets --set train.seed="$s" ${EXTRA:-} || return 1
+    local ev tr
+    ev=$(study_last "$OUT" "$name" eval)
+    tr=$(study_last "$OUT" "$name" train)
+    local row="$v,$s"
+    for k in mask_ap mask_ap50 mask_ap75 mask_ap_s mask_ap_m mask_ap_l mask_ap50_agnostic \
+        ray_iou_coarse ray_iou_fine; do
+        row="$row,$(study_val "$ev" $k)"
+    done
+    row="$row,$(study_val "$tr" images_per_s),$study_seconds"
+    echo "$row" >>"$csv"
     echo "$name: $row"
 }
 
 rm -f "$OUT/failed"
-running=0
 for s in $SEEDS; do
     for v in $VARIANTS; do
         if grep -q "^$v,$s," "$csv"; then
             echo "${v}_s${s}: done already"
             continue
         fi
-        if [ "$running" -ge "$JOBS" ]; then
-            wait -n || true   # a slot is free as soon as any run ends (a failure is marked)
-            running=$((running - 1))
-        fi
-        run_one "$v" "$s" &
-        running=$((running + 1))
+        study_spawn run_one "$v" "$s"
     done
 done
 wait
 /usr/bin/python3 "$here/table.py" "$csv" | tee "$OUT/table.md"
-[ ! -f "$OUT/failed" ] || { echo "some runs failed (their logs are in $OUT)" >&2; exit 1; }
+study_failed "$OUT"
