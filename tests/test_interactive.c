@@ -13,6 +13,7 @@
 
 #include "codec/image.h"
 #include "helpers.h"
+#include "models/interactive/ia_model.h"
 #include "models/interactive/inet.h"
 #include "targets/click_maps.h"
 #include "targets/rpn_targets.h"
@@ -324,6 +325,43 @@ Test(interactive, train_eval_segment_end_to_end)
         1);
     cr_expect(strstr(tst_text(g_dir, "out.txt"), "this command runs interactive models"), "%s",
               tst_text(g_dir, "out.txt"));
+}
+
+/* Definite taps: discs in tap order (a later one wins where they overlap), every tapped pixel
+ * re-stamped with its own label, clipped at the border; radius 0 the pixel only, -1 nothing. */
+Test(interactive, pin_taps_discs_in_order_then_the_tapped_pixels)
+{
+    enum { H = 9, W = 12 };
+    uint8_t m[H * W];
+    const noc_click taps[] = {{4, 4, 1}, {4, 6, 0}, {0, 11, 1}};
+    memset(m, 0, sizeof m);
+    ia_pin_taps(m, H, W, taps, 1, 2);
+    int n = 0;
+    for (int i = 0; i < H * W; i++)
+        n += m[i];
+    cr_expect_eq(n, 13, "a radius-2 disc has 13 pixels, got %d", n);
+    ia_pin_taps(m, H, W, taps, 3, 2);
+    cr_expect_eq(m[4 * W + 4], 1, "the first tap's own pixel is re-stamped positive");
+    cr_expect_eq(m[4 * W + 5], 0, "the negative disc overwrites the positive one at (4, 5)");
+    cr_expect_eq(m[4 * W + 3], 1, "(4, 3) is outside the negative disc");
+    cr_expect_eq(m[4 * W + 6] + m[2 * W + 6] + m[6 * W + 6], 0, "the negative disc");
+    n = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 8; x < W; x++)
+            n += m[y * W + x];
+    cr_expect_eq(n, 6, "the corner disc is clipped to its 6 pixels inside, got %d", n);
+    memset(m, 1, sizeof m);
+    ia_pin_taps(m, H, W, taps + 1, 1, 0);
+    n = 0;
+    for (int i = 0; i < H * W; i++)
+        n += m[i];
+    cr_expect(n == H * W - 1 && m[4 * W + 6] == 0, "radius 0: the tapped pixel only");
+    memset(m, 1, sizeof m);
+    ia_pin_taps(m, H, W, taps + 1, 1, -1);
+    n = 0;
+    for (int i = 0; i < H * W; i++)
+        n += m[i];
+    cr_expect_eq(n, H * W, "radius -1 leaves the mask as it is");
 }
 
 /* An image without an object is refused with its dataset index. */

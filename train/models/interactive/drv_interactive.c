@@ -51,6 +51,9 @@ static const cfg_field model_fields[] = {
      "the previous prediction as a third correction map", 0},
     {"max_extra_taps", CFG_INT, offsetof(ia_cfg, model.max_extra_taps), "3", 0, 20, NULL,
      "training: up to this many simulated correction taps after the first (no-grad)", 0},
+    {"tap_radius", CFG_INT, offsetof(ia_cfg, model.tap_radius), "-1", -1, 64, NULL,
+     "taps are definite: the mask takes each tap's label within this radius (px at "
+     "data.image_size; 0 the tapped pixel only, -1 off: the network's mask as it is)", 0},
     {"anchor_sizes", CFG_FLOAT_LIST, offsetof(ia_cfg, model.anchor_sizes), "[32, 64, 128, 256]",
      1, 4096, NULL, "RPN anchor sides in pixels (stride 8, on layer2)", 0},
     {"anchor_ratios", CFG_FLOAT_LIST, offsetof(ia_cfg, model.anchor_ratios), "[0.5, 1.0, 2.0]",
@@ -315,6 +318,24 @@ pt_status ia_host_prediction(const pt_tensor *logits, const pt_tensor *inbox, si
 }
 
 /* See ia_model.h. */
+void ia_pin_taps(uint8_t *pred, int h, int w, const noc_click *taps, int n, int64_t radius)
+{
+    if (radius < 0)
+        return;
+    const int r = (int)radius;
+    for (int t = 0; t < n; t++) {
+        const noc_click *c = &taps[t];
+        for (int y = c->y > r ? c->y - r : 0; y <= c->y + r && y < h; y++)
+            for (int x = c->x > r ? c->x - r : 0; x <= c->x + r && x < w; x++)
+                if ((y - c->y) * (y - c->y) + (x - c->x) * (x - c->x) <= r * r)
+                    pred[(size_t)y * (size_t)w + (size_t)x] = (uint8_t)(c->positive != 0);
+    }
+    for (int t = 0; t < n; t++)
+        if (taps[t].y >= 0 && taps[t].y < h && taps[t].x >= 0 && taps[t].x < w)
+            pred[(size_t)taps[t].y * (size_t)w + (size_t)taps[t].x] = (uint8_t)(taps[t].positive != 0);
+}
+
+/* See ia_model.h. */
 void ia_grown_box(const float *box, double jitter, double grow, prng *r, int h, int w,
                   float *out)
 {
@@ -454,8 +475,11 @@ static pt_tensor *ia_loss(void *self, const collated_batch *b, drv_terms *terms)
         pt_no_grad_end();
         nn_store_set_training(m->env->store, 1);
         prev = prob;
-        for (int i = 0; ok && i < B; i++)
+        for (int i = 0; ok && i < B; i++) {
+            ia_pin_taps(pred + (size_t)i * hw, h, w, ck[i].clicks, ck[i].n_clicks,
+                        m->cfg.model.tap_radius);
             noc_next_click(&ck[i], pred + (size_t)i * hw, NULL); /* DONE: nothing to add */
+        }
     }
     if (ok) {
         for (int i = 0; i < B; i++)
@@ -648,6 +672,7 @@ static pt_status eval_object(ia *m, const inet_part1_out *p1, const ia_payload *
         pt_tensor *lg = inet_assemble(&m->net, inet_part2(&m->net, &one, ia_maps_tensor(m, &cl, &nc, 1, h, w, prev)),
                                       (const float(*)[4])&box, h, w, &inbox);
         st = lg ? ia_host_prediction(lg, inbox, hw, prob, pred, m->cfg.noc.pred_thr) : PT_ERR;
+        ia_pin_taps(pred, h, w, ck.clicks, ck.n_clicks, m->cfg.model.tap_radius);
         pt_scope_end(mark);
         m->ev.tap_s += now_s() - t0;
         m->ev.taps++;

@@ -14,7 +14,7 @@
 
 typedef struct {
     int backbone;
-    int64_t ps_grid, decoder_width, max_extra_taps;
+    int64_t ps_grid, decoder_width, max_extra_taps, tap_radius;
     int prev_mask;
     cfg_float_list anchor_sizes, anchor_ratios;
     double box_jitter;
@@ -85,6 +85,12 @@ pt_tensor *ia_maps_tensor(const ia *m, const noc_click *const *clicks, const int
 /* sigmoid(logits) * inbox into prob (n floats) and prob > thr into pred. */
 pt_status ia_host_prediction(const pt_tensor *logits, const pt_tensor *inbox, size_t n,
                              float *prob, uint8_t *pred, double thr);
+/* Taps are definite (model.tap_radius, as GrabCut's definite seeds): in tap order, the h x w
+ * mask pred is set to each tap's label (1 positive, 0 negative) in the disc of that radius
+ * around it (a later disc overwrites an earlier one), then every tapped pixel is set to its own
+ * label again. radius 0 sets the tapped pixels only; radius < 0 leaves pred as it is. The
+ * probabilities fed back as the previous mask are not changed: only the mask shown and judged. */
+void ia_pin_taps(uint8_t *pred, int h, int w, const noc_click *taps, int n, int64_t radius);
 /* The RPN's rectangle for image i of part 1: the highest-objectness proposal containing the tap
  * (ty, tx), else the best one; with no usable proposal a square around the tap. */
 pt_status ia_proposal(ia *m, const inet_part1_out *p1, int64_t i, int h, int w, int ty, int tx,

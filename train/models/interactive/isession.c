@@ -127,6 +127,8 @@ static int run_part2(isession *s, uint8_t *mask, char *err, size_t errlen)
                                   (const float(*)[4])&s->box, s->H, s->W, &inbox);
     pt_status st = lg ? ia_host_prediction(lg, inbox, hw, s->prob, s->pred, m->cfg.noc.pred_thr)
                       : PT_ERR;
+    if (st == PT_OK)
+        ia_pin_taps(s->pred, s->H, s->W, s->clicks, s->n, m->cfg.model.tap_radius);
     pt_no_grad_end();
     pt_scope_end(mark);
     s->part2_s = now_s() - t0;
