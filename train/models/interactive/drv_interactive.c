@@ -53,7 +53,8 @@ static const cfg_field model_fields[] = {
      "training: up to this many simulated correction taps after the first (no-grad)", 0},
     {"tap_radius", CFG_INT, offsetof(ia_cfg, model.tap_radius), "-1", -1, 64, NULL,
      "taps are definite: the mask takes each tap's label within this radius (px at "
-     "data.image_size; 0 the tapped pixel only, -1 off: the network's mask as it is)", 0},
+     "data.image_size; 0 the tapped pixel only, -1 off: the network's mask as it is); "
+     "evaluation and the tool, not training", 0},
     {"anchor_sizes", CFG_FLOAT_LIST, offsetof(ia_cfg, model.anchor_sizes), "[32, 64, 128, 256]",
      1, 4096, NULL, "RPN anchor sides in pixels (stride 8, on layer2)", 0},
     {"anchor_ratios", CFG_FLOAT_LIST, offsetof(ia_cfg, model.anchor_ratios), "[0.5, 1.0, 2.0]",
@@ -475,11 +476,8 @@ static pt_tensor *ia_loss(void *self, const collated_batch *b, drv_terms *terms)
         pt_no_grad_end();
         nn_store_set_training(m->env->store, 1);
         prev = prob;
-        for (int i = 0; ok && i < B; i++) {
-            ia_pin_taps(pred + (size_t)i * hw, h, w, ck[i].clicks, ck[i].n_clicks,
-                        m->cfg.model.tap_radius);
+        for (int i = 0; ok && i < B; i++)
             noc_next_click(&ck[i], pred + (size_t)i * hw, NULL); /* DONE: nothing to add */
-        }
     }
     if (ok) {
         for (int i = 0; i < B; i++)

@@ -89,7 +89,8 @@ pt_status ia_host_prediction(const pt_tensor *logits, const pt_tensor *inbox, si
  * mask pred is set to each tap's label (1 positive, 0 negative) in the disc of that radius
  * around it (a later disc overwrites an earlier one), then every tapped pixel is set to its own
  * label again. radius 0 sets the tapped pixels only; radius < 0 leaves pred as it is. The
- * probabilities fed back as the previous mask are not changed: only the mask shown and judged. */
+ * probabilities fed back as the previous mask are not changed: only the mask shown and judged
+ * (evaluation and the tool; training's simulated user taps the network's own mask). */
 void ia_pin_taps(uint8_t *pred, int h, int w, const noc_click *taps, int n, int64_t radius);
 /* The RPN's rectangle for image i of part 1: the highest-objectness proposal containing the tap
  * (ty, tx), else the best one; with no usable proposal a square around the tap. */
